@@ -1,0 +1,244 @@
+"""Data stage: read a catalog entry's source table, normalise and validate sequences."""
+
+import gzip
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mrnaprobe import MrnaProbeError
+
+log = logging.getLogger(__name__)
+
+VALID_SEQUENCE = re.compile(r"^[ACGTN]+$")
+TASKS = ("regression", "binary", "multilabel")
+
+
+def sha256sum(path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_file_name(source: dict) -> str:
+    """File name a source is known by in the mirror and the download cache."""
+    return Path(source.get("path") or source["url"].split("?")[0]).name
+
+
+def verify_checksum(path, expected: str | None) -> None:
+    """Raise when `path` does not have the expected sha256 (no-op when none is given)."""
+    if expected and (actual := sha256sum(path)) != expected:
+        raise MrnaProbeError(f"{path}: sha256 {actual} does not match the catalog's {expected}")
+
+
+def read_fasta(path) -> pd.DataFrame:
+    """FASTA records as a frame with `header` and `sequence` columns (gzip by suffix)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    headers, sequences = [], []
+    try:
+        with opener(path, "rt") as handle:
+            for line in handle:
+                line = line.strip()
+                if line.startswith(">"):
+                    headers.append(line[1:].strip())
+                    sequences.append([])
+                elif line:
+                    if not headers:
+                        raise MrnaProbeError(f"{path}: sequence line before the first '>' header")
+                    sequences[-1].append(line)
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise MrnaProbeError(f"{path}: cannot read FASTA ({err})") from err
+    return pd.DataFrame({"header": headers, "sequence": ["".join(s) for s in sequences]})
+
+
+def read_table(path, fmt: str) -> pd.DataFrame:
+    """Read a csv, tsv, parquet or fasta file into a frame; unreadable files raise one line."""
+    try:
+        if fmt == "fasta":
+            return read_fasta(path)
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="," if fmt == "csv" else "\t", low_memory=False)
+    except MrnaProbeError:
+        raise
+    except Exception as err:  # pandas/pyarrow raise many types for broken files
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise MrnaProbeError(f"{path}: cannot read as {fmt} ({message})") from err
+
+
+def require_columns(frame: pd.DataFrame, columns, path) -> None:
+    """Raise naming the first column the catalog expects but the file lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MrnaProbeError(f"{path}: column {missing[0]!r} not found (has {list(frame.columns)[:12]})")
+
+
+def parse_header_fields(frame: pd.DataFrame, patterns: dict, path) -> pd.DataFrame:
+    """Add one column per regex (named group `value`) matched against FASTA headers."""
+    for column, pattern in patterns.items():
+        values = frame["header"].str.extract(pattern, expand=False)
+        if isinstance(values, pd.DataFrame):
+            values = values["value"]
+        if values.isna().any():
+            row = int(values.isna().to_numpy().argmax())
+            raise MrnaProbeError(f"{path}: record {row + 1} header does not match {pattern!r}")
+        frame[column] = values
+    return frame
+
+
+def normalise_sequences(sequences: pd.Series, ids: pd.Series, path) -> pd.Series:
+    """Upper-case, U->T, and validate (non-empty, A/C/G/T/N only)."""
+    normalised = sequences.fillna("").astype(str).str.strip().str.upper().str.replace("U", "T")
+    for position, (seq_id, seq) in enumerate(zip(ids, normalised, strict=True)):
+        if not seq:
+            raise MrnaProbeError(f"{path}: row {position + 1} (id {seq_id}): empty sequence")
+        if not VALID_SEQUENCE.match(seq):
+            bad = sorted(set(seq) - set("ACGTN"))
+            raise MrnaProbeError(
+                f"{path}: row {position + 1} (id {seq_id}): characters {''.join(bad)!r} "
+                "outside A/C/G/T/U/N"
+            )
+    return normalised
+
+
+def target_columns(targets: dict) -> dict:
+    """Map each target name to the source columns it reads."""
+    return {
+        name: spec["columns"] if spec["task"] == "multilabel" else [spec.get("column", name)]
+        for name, spec in targets.items()
+    }
+
+
+def apply_value_map(frame: pd.DataFrame, name: str, spec: dict) -> pd.DataFrame:
+    """Map a target's raw values (e.g. ClinVar calls) to numbers; rows with other values go."""
+    column = spec.get("column", name)
+    mapped = frame[column].map(spec["map"])
+    excluded = frame.loc[mapped.isna(), column].value_counts(dropna=False)
+    if len(excluded):
+        log.info(
+            "target %s: %d rows excluded, value not in map: %s",
+            name,
+            int(excluded.sum()),
+            ", ".join(f"{k}={v}" for k, v in excluded.items()),
+        )
+    frame = frame.loc[mapped.notna()].copy()
+    frame[column] = mapped[mapped.notna()]
+    return frame
+
+
+def join_table(frame: pd.DataFrame, join: dict, join_path) -> pd.DataFrame:
+    """Inner-join a second table on a key; log rows without a partner."""
+    other = read_table(join_path, join.get("format", "tsv"))
+    left, right = join["keys"]
+    require_columns(frame, [left], "dataset table")
+    require_columns(other, [right, *join["columns"]], join_path)
+    other = other.dropna(subset=[right]).drop_duplicates(subset=[right], keep=False)
+    merged = frame.merge(
+        other[[right, *join["columns"]]], left_on=left, right_on=right, how="inner"
+    )
+    log.info(
+        "join with %s on %s=%s: %d of %d rows have a partner, %d dropped",
+        Path(join_path).name,
+        left,
+        right,
+        len(merged),
+        len(frame),
+        len(frame) - len(merged),
+    )
+    return merged
+
+
+def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
+    """Read, map, validate and normalise one catalog dataset into the parquet contract."""
+    frame = read_table(path, entry["format"])
+    if entry["format"] == "fasta":
+        frame = parse_header_fields(frame, entry.get("header_fields", {}), path)
+    if join := entry.get("join"):
+        frame = join_table(frame, join, join_path)
+    columns = entry.get("columns", {})
+    targets = entry["targets"]
+    needed = [columns.get("sequence", "sequence")]
+    needed += [columns[k] for k in ("id", "gene", "chromosome") if k in columns]
+    needed += [c for cols in target_columns(targets).values() for c in cols]
+    require_columns(frame, needed, path)
+    for target, spec in targets.items():
+        if "map" in spec:
+            frame = apply_value_map(frame, target, spec)
+    if frame.empty:
+        raise MrnaProbeError(f"{path}: no rows left for dataset {name!r}")
+    out = pd.DataFrame(index=frame.index)
+    if "id" in columns:
+        out["id"] = frame[columns["id"]].astype(str)
+    else:
+        out["id"] = [f"{name}:{i}" for i in range(len(frame))]
+    duplicated = out["id"].duplicated()
+    if duplicated.any():
+        row = int(duplicated.to_numpy().argmax())
+        raise MrnaProbeError(f"{path}: row {row + 1}: duplicate id {out['id'].iloc[row]!r}")
+    out["sequence"] = normalise_sequences(frame[needed[0]], out["id"], path)
+    for key in ("gene", "chromosome"):
+        if key in columns:
+            out[key] = frame[columns[key]].astype("string")
+    for target, source_columns in target_columns(targets).items():
+        for column in source_columns:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad = values.isna() & frame[column].notna()
+            if bad.any():
+                row = int(bad.to_numpy().argmax())
+                raise MrnaProbeError(
+                    f"{path}: row {row + 1}: target column {column!r} value "
+                    f"{frame[column].iloc[row]!r} is not a number"
+                )
+            out[column] = values.astype("float64")
+            if values.isna().all():
+                raise MrnaProbeError(f"{path}: target column {column!r} has no values")
+            if values.isna().any():
+                log.info("target %s column %s: %d rows missing", target, column, values.isna().sum())
+    return out.reset_index(drop=True)
+
+
+def target_frame(dataset: pd.DataFrame, target: str, spec: dict):
+    """Rows with a measured target, and its values: (row index array, (n,) or (n, L) array)."""
+    columns = target_columns({target: spec})[target]
+    values = dataset[columns].to_numpy(dtype=np.float64)
+    present = ~np.isnan(values).any(axis=1)
+    if spec["task"] != "multilabel":
+        values = values[:, 0]
+    return np.flatnonzero(present), values[present]
+
+
+def resolve_source(source: dict, mirror: str | None, cache: str) -> str:
+    """Where a source's file is read from: the mirror copy, a local path, or the download cache."""
+    name = source_file_name(source)
+    if mirror and (Path(mirror) / name).exists():
+        return str(Path(mirror) / name)
+    if source.get("path") and Path(source["path"]).exists():
+        return source["path"]
+    if source.get("url"):
+        return str(Path(cache) / name)
+    raise MrnaProbeError(
+        f"source {name!r}: not in the mirror {mirror!r}, no local path and no url to download"
+    )
+
+
+def download(url: str, path, sha256: str | None) -> None:
+    """Fetch `url` to `path`, verifying its sha256 before the file appears."""
+    import urllib.request
+
+    partial = Path(f"{path}.part")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as handle:
+        while block := response.read(1 << 20):
+            handle.write(block)
+    try:
+        verify_checksum(partial, sha256)
+    except MrnaProbeError:
+        partial.unlink()
+        raise
+    partial.rename(path)

@@ -1,0 +1,105 @@
+"""Probe stage: linear probes on frozen embeddings, one long-format table per seed."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import average_precision_score, mean_squared_error, roc_auc_score
+
+from mrnaprobe import MrnaProbeError
+from mrnaprobe.data import target_frame
+from mrnaprobe.linear import fit_logistic, fit_ridge
+
+log = logging.getLogger(__name__)
+
+METRICS = {
+    "regression": ("mse", "pearson", "spearman"),
+    "binary": ("auroc", "auprc"),
+    "multilabel": ("auroc", "auprc"),
+}
+PRIMARY_METRIC = {"regression": "pearson", "binary": "auprc", "multilabel": "auprc"}
+
+
+def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
+    """MSE, Pearson r and Spearman rho of predictions."""
+    return {
+        "mse": mean_squared_error(y, predicted),
+        "pearson": pearsonr(y, predicted).statistic,
+        "spearman": spearmanr(y, predicted).statistic,
+    }
+
+
+def classification_metrics(Y: np.ndarray, probabilities: np.ndarray) -> dict:
+    """AUROC and AUPRC; micro-averaged over labels when Y has several columns."""
+    average = "micro" if Y.shape[1] > 1 else None
+    Y, probabilities = (Y, probabilities) if average else (Y[:, 0], probabilities[:, 0])
+    return {
+        "auroc": roc_auc_score(Y, probabilities, average=average),
+        "auprc": average_precision_score(Y, probabilities, average=average),
+    }
+
+
+def check_classes(name: str, Y: np.ndarray, fold: str, seed: int) -> None:
+    """Raise when a label has a single class in a fold (the probe or its metric is undefined)."""
+    for label in range(Y.shape[1]):
+        if len(np.unique(Y[:, label])) < 2:
+            raise MrnaProbeError(
+                f"target {name!r} label {label}: only class {Y[0, label]:g} in the {fold} fold "
+                f"of seed {seed}; use a split with more rows or drop the label"
+            )
+
+
+def probe_target(X, folds: np.ndarray, y: np.ndarray, task: str, name: str, seed: int):
+    """Fit on train, score val and test; yields (fold, metric, value, n_train, n_eval)."""
+    train = folds == "train"
+    if task == "regression":
+        model = fit_ridge(X[train], y[train])
+        predict = model.predict
+        score = regression_metrics
+    else:
+        Y = y.reshape(len(y), -1).astype(np.int8)
+        check_classes(name, Y[train], "train", seed)
+        predict = fit_logistic(X[train], Y[train])
+        y = Y
+        score = classification_metrics
+    for fold in ("val", "test"):
+        held = folds == fold
+        if task != "regression":
+            check_classes(name, y[held], fold, seed)
+        for metric, value in score(y[held], predict(X[held])).items():
+            yield fold, metric, float(value), int(train.sum()), int(held.sum())
+
+
+def probe_seed(
+    dataset: pd.DataFrame, X: np.ndarray, split: pd.DataFrame, targets: dict, seed: int
+) -> pd.DataFrame:
+    """All targets of a dataset probed on one seed's folds; long format."""
+    folds = split.loc[split["seed"] == seed].set_index("id")["fold"]
+    if folds.empty:
+        raise MrnaProbeError(f"split has no rows for seed {seed}")
+    folds = folds.reindex(dataset["id"]).to_numpy()
+    if pd.isna(folds).any():
+        raise MrnaProbeError(f"split lacks id {dataset['id'][pd.isna(folds)].iloc[0]!r}")
+    rows = []
+    for name, spec in targets.items():
+        present, y = target_frame(dataset, name, spec)
+        if dropped := len(dataset) - len(present):
+            log.info("target %s: %d rows without a measurement dropped", name, dropped)
+        for fold, metric, value, n_train, n_eval in probe_target(
+            X[present], folds[present], y, spec["task"], name, seed
+        ):
+            rows.append((name, spec["task"], seed, fold, metric, value, n_train, n_eval))
+    columns = ["target", "task", "seed", "fold", "metric", "value", "n_train", "n_eval"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def check_embeddings(X: np.ndarray, dataset: pd.DataFrame, path) -> None:
+    """Raise when embeddings don't have one finite row per dataset row."""
+    if X.ndim != 2 or X.shape[0] != len(dataset):
+        raise MrnaProbeError(
+            f"{path}: embedding shape {X.shape} does not match {len(dataset)} dataset rows"
+        )
+    if not np.isfinite(X).all():
+        row = int((~np.isfinite(X)).any(axis=1).argmax())
+        raise MrnaProbeError(f"{path}: row {row + 1} holds a non-finite value")

@@ -1,0 +1,66 @@
+"""Report stage: all probe tables into metrics, a seed summary, a leaderboard and a heatmap."""
+
+import numpy as np
+import pandas as pd
+
+from mrnaprobe.probe import PRIMARY_METRIC
+
+KEYS = ["dataset", "target", "task", "model", "split", "fold", "metric"]
+
+
+def collect(paths) -> pd.DataFrame:
+    """All probe rows in one frame, in a stable order."""
+    metrics = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    return metrics.sort_values([*KEYS, "seed"], kind="stable").reset_index(drop=True)
+
+
+def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% CI (1.96 * SE) over seeds per dataset x target x model x split x metric."""
+    grouped = metrics.groupby(KEYS, sort=True)["value"]
+    summary = grouped.agg(mean="mean", std="std", n_seeds="count").reset_index()
+    summary["ci95"] = 1.96 * summary["std"].fillna(0.0) / np.sqrt(summary["n_seeds"])
+    return summary.drop(columns="std")
+
+
+def primary(summary: pd.DataFrame, fold: str = "test") -> pd.DataFrame:
+    """Each task's headline metric (Pearson r for regression, AUPRC otherwise) on one fold."""
+    wanted = summary["task"].map(PRIMARY_METRIC)
+    rows = summary[(summary["fold"] == fold) & (summary["metric"] == wanted)].copy()
+    rows["task_label"] = rows["dataset"] + " / " + rows["target"] + " (" + rows["metric"] + ")"
+    return rows
+
+
+def leaderboard(summary: pd.DataFrame) -> str:
+    """Markdown table: tasks x (model, split), test mean +- 95% CI of the headline metric."""
+    rows = primary(summary)
+    rows["cell"] = rows.apply(lambda r: f"{r['mean']:.3f} ± {r['ci95']:.3f}", axis=1)
+    rows["column"] = rows["model"] + " · " + rows["split"]
+    table = rows.pivot(index="task_label", columns="column", values="cell").fillna("")
+    header = "| task | " + " | ".join(table.columns) + " |"
+    lines = [header, "|" + "---|" * (len(table.columns) + 1)]
+    lines += [f"| {task} | " + " | ".join(row) + " |" for task, row in table.iterrows()]
+    return "\n".join(lines) + "\n"
+
+
+def heatmap(summary: pd.DataFrame, path) -> None:
+    """(Model, split) x tasks heatmap of the headline test metric (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = primary(summary)
+    rows["row"] = rows["model"] + " · " + rows["split"]
+    table = rows.pivot(index="row", columns="task_label", values="mean")
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * table.shape[1], 1.5 + 0.5 * table.shape[0]))
+    image = ax.imshow(table.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), table.columns, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(table.shape[0]), table.index, fontsize=8)
+    for (i, j), value in np.ndenumerate(table.to_numpy()):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w")
+    fig.colorbar(image, ax=ax, label="test Pearson r / AUPRC")
+    ax.set_title("Linear-probe test score (mean over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, metadata={"Software": None})
+    plt.close(fig)

@@ -1,0 +1,31 @@
+"""Build one dataset parquet from its catalog entry (Snakemake script)."""
+
+from pathlib import Path
+
+from mrnaprobe.cli import run_step
+from mrnaprobe.data import build_dataset, sha256sum, verify_checksum
+from mrnaprobe.provenance import write_json
+
+
+def step(smk):
+    entry = smk.params.entry
+    sources = [(entry["source"], smk.input.table)]
+    if "join" in entry:
+        sources.append((entry["join"]["source"], smk.input.join[0]))
+    for source, path in sources:
+        verify_checksum(path, source.get("sha256"))
+    join_path = smk.input.join[0] if smk.input.join else None
+    table = build_dataset(smk.wildcards.dataset, entry, smk.input.table, join_path)
+    table.to_parquet(smk.output.table, index=False)
+    write_json(
+        {
+            "dataset": smk.wildcards.dataset,
+            "rows": len(table),
+            "sources": {Path(path).name: sha256sum(path) for _, path in sources},
+            "sha256": sha256sum(smk.output.table),
+        },
+        smk.output.info,
+    )
+
+
+run_step(step, snakemake)  # noqa: F821

@@ -1,0 +1,30 @@
+"""Cluster one dataset by MMseqs2 homology (Snakemake script)."""
+
+import pandas as pd
+
+from mrnaprobe.cli import run_step
+from mrnaprobe.homology import cluster_dataset
+from mrnaprobe.provenance import write_json
+
+
+def step(smk):
+    dataset = pd.read_parquet(smk.input[0], columns=["id", "sequence"])
+    clusters, hits, command = cluster_dataset(dataset, smk.params.settings, smk.threads)
+    clusters.to_csv(smk.output.clusters, sep="\t", index=False)
+    hits.to_csv(smk.output.hits, sep="\t", index=False)
+    sizes = clusters["cluster"].value_counts()
+    write_json(
+        {
+            "sequences": len(clusters),
+            "clusters": len(sizes),
+            "singletons": int((sizes == 1).sum()),
+            "largest_cluster": int(sizes.max()),
+            "hits": len(hits),
+            "command": command,
+            "settings": smk.params.settings,
+        },
+        smk.output.info,
+    )
+
+
+run_step(step, snakemake)  # noqa: F821

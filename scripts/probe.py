@@ -1,0 +1,31 @@
+"""Probe one dataset x model x split for every seed; one long-format parquet per seed."""
+
+import numpy as np
+import pandas as pd
+
+from mrnaprobe.cli import run_step
+from mrnaprobe.probe import check_embeddings, probe_seed
+from mrnaprobe.provenance import code_version, read_json
+
+
+def step(smk):
+    dataset = pd.read_parquet(smk.input.dataset)
+    X = np.load(smk.input.embeddings, allow_pickle=False)
+    check_embeddings(X, dataset, smk.input.embeddings)
+    sidecar = read_json(smk.input.sidecar)
+    split = pd.read_parquet(smk.input.split)
+    provenance = {
+        "dataset": smk.wildcards.dataset,
+        "model": smk.wildcards.model,
+        "split": smk.wildcards.split,
+        "dataset_sha256": sidecar["dataset_sha256"],
+        "model_source": sidecar["source"],
+        "model_revision": sidecar["revision"],
+        "code_version": code_version(),
+    }
+    for seed, path in zip(smk.params.seeds, smk.output, strict=True):
+        table = probe_seed(dataset, X, split, smk.params.targets, seed)
+        table.assign(**provenance).to_parquet(path, index=False)
+
+
+run_step(step, snakemake)  # noqa: F821

@@ -1,0 +1,24 @@
+"""Assign train/val/test folds for every seed of one split type, and audit them (Snakemake script)."""
+
+import pandas as pd
+
+from mrnaprobe.cli import run_step
+from mrnaprobe.provenance import read_json, write_json
+from mrnaprobe.splits import audit, make_split
+
+
+def step(smk):
+    dataset = pd.read_parquet(smk.input.dataset)
+    clusters = pd.read_csv(smk.input.clusters, sep="\t", dtype=str)
+    hits = pd.read_csv(smk.input.hits, sep="\t", dtype={"query": str, "target": str})
+    split = make_split(
+        smk.wildcards.split, dataset, clusters, smk.params.seeds, smk.params.fractions
+    )
+    command = read_json(smk.input.homology)["command"]
+    report = audit(split, hits, smk.params.settings, command)
+    report.update(dataset=smk.wildcards.dataset, split=smk.wildcards.split)
+    split.to_parquet(smk.output.split, index=False)
+    write_json(report, smk.output.audit)
+
+
+run_step(step, snakemake)  # noqa: F821

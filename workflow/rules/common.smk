@@ -1,0 +1,49 @@
+from mrnaprobe.data import resolve_source, source_file_name
+
+SEEDS = config["seeds"]
+DATASETS = config["datasets"]
+MODELS = config["models"]
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9][A-Za-z0-9._-]*",
+    model="[A-Za-z0-9][A-Za-z0-9._-]*",
+    split="[a-z]+",
+    seed=r"\d+",
+
+
+def dataset_splits(dataset):
+    """Split types probed for a dataset."""
+    return DATASETS[dataset].get("splits", config["splits"])
+
+
+def source_path(source):
+    """Where Snakemake finds a source file (mirror, local path or download cache)."""
+    return resolve_source(source, config["mirror"], config["download_cache"])
+
+
+def probe_outputs():
+    """Every per-seed probe table the config asks for."""
+    return [
+        f"results/probes/{dataset}/{model}/{split}/seed{seed}.parquet"
+        for dataset in DATASETS
+        for model in MODELS
+        for split in dataset_splits(dataset)
+        for seed in SEEDS
+    ]
+
+
+def source_by_file(file):
+    """The catalog source (dataset or join table) downloaded under this file name."""
+    for entry in DATASETS.values():
+        for source in (entry["source"], entry.get("join", {}).get("source")):
+            if source and source_file_name(source) == file:
+                return source
+    raise ValueError(f"no catalog source is named {file!r}")
+
+
+def model_folder(wildcards):
+    """The saved random-init model an embed job loads; hub models need no input file."""
+    if MODELS[wildcards.model]["kind"] == "random-init":
+        return f"results/models/{wildcards.model}"
+    return []

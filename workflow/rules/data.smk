@@ -1,0 +1,35 @@
+localrules:
+    download,
+
+
+rule download:
+    output:
+        f"{config['download_cache']}/{{file}}",
+    params:
+        source=lambda wc: source_by_file(wc.file),
+    log:
+        "results/logs/download/{file}.log",
+    script:
+        "../../scripts/download.py"
+
+
+rule dataset:
+    input:
+        table=lambda wc: source_path(DATASETS[wc.dataset]["source"]),
+        join=lambda wc: (
+            [source_path(DATASETS[wc.dataset]["join"]["source"])]
+            if "join" in DATASETS[wc.dataset]
+            else []
+        ),
+    output:
+        table="results/data/{dataset}.parquet",
+        info="results/data/{dataset}.json",
+    params:
+        entry=lambda wc: DATASETS[wc.dataset],
+    log:
+        "results/logs/data/{dataset}.log",
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    script:
+        "../../scripts/dataset.py"

@@ -1,0 +1,27 @@
+rule probe:
+    input:
+        dataset="results/data/{dataset}.parquet",
+        embeddings="results/embeddings/{model}/{dataset}.npy",
+        sidecar="results/embeddings/{model}/{dataset}.json",
+        split="results/splits/{dataset}/{split}.parquet",
+    output:
+        expand(
+            "results/probes/{{dataset}}/{{model}}/{{split}}/seed{seed}.parquet", seed=SEEDS
+        ),
+    params:
+        targets=lambda wc: DATASETS[wc.dataset]["targets"],
+        seeds=SEEDS,
+    log:
+        "results/logs/probe/{dataset}/{model}/{split}.log",
+    benchmark:
+        "results/benchmarks/probe/{dataset}/{model}/{split}.tsv"
+    group:
+        "probe"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../../envs/probe.yaml"
+    script:
+        "../../scripts/probe.py"
