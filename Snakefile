@@ -1,4 +1,7 @@
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from mrnaprobe import MrnaProbeError
+from mrnaprobe.config import check_config
 
 min_version("9.0")
 
@@ -6,7 +9,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+try:
+    check_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+except MrnaProbeError as err:
+    sys.exit(f"mrnaprobe: error: {err}")
 
 
 include: "workflow/rules/common.smk"
@@ -19,6 +25,6 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.report.output,
-    default_target: True

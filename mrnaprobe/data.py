@@ -76,7 +76,9 @@ def require_columns(frame: pd.DataFrame, columns, path) -> None:
     """Raise naming the first column the catalog expects but the file lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise MrnaProbeError(f"{path}: column {missing[0]!r} not found (has {list(frame.columns)[:12]})")
+        raise MrnaProbeError(
+            f"{path}: column {missing[0]!r} not found (has {list(frame.columns)[:12]})"
+        )
 
 
 def parse_header_fields(frame: pd.DataFrame, patterns: dict, path) -> pd.DataFrame:
@@ -199,7 +201,9 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
             if values.isna().all():
                 raise MrnaProbeError(f"{path}: target column {column!r} has no values")
             if values.isna().any():
-                log.info("target %s column %s: %d rows missing", target, column, values.isna().sum())
+                log.info(
+                    "target %s column %s: %d rows missing", target, column, values.isna().sum()
+                )
     return out.reset_index(drop=True)
 
 

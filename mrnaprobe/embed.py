@@ -59,7 +59,7 @@ def naive_baseline(sequences, ks=range(3, 8)) -> np.ndarray:
 
 
 def build_random_encoder(path, spec: dict) -> None:
-    """Save a random-initialised ESM-style encoder and its nucleotide tokenizer (save_pretrained)."""
+    """Save a random-initialised ESM-style encoder and nucleotide tokenizer (save_pretrained)."""
     import tempfile
 
     import torch
@@ -116,7 +116,7 @@ def pack_batches(lengths: np.ndarray, token_budget: int) -> list[np.ndarray]:
 
 
 def embed_hf(sequences, spec: dict, model_path: str, cache_dir=None, threads: int = 1):
-    """Mean over all non-special tokens of all chunks of each sequence, from a transformers model."""
+    """Mean over all non-special tokens of all chunks of each sequence (transformers model)."""
     import torch
     from tqdm import tqdm
     from transformers import AutoModel, AutoTokenizer

@@ -40,12 +40,13 @@ def classification_metrics(Y: np.ndarray, probabilities: np.ndarray) -> dict:
     }
 
 
-def check_classes(name: str, Y: np.ndarray, fold: str, seed: int) -> None:
-    """Raise when a label has a single class in a fold (the probe or its metric is undefined)."""
-    for label in range(Y.shape[1]):
-        if len(np.unique(Y[:, label])) < 2:
+def check_classes(name: str, Y: np.ndarray, fold: str, seed: int, pooled: bool) -> None:
+    """Raise when a label (or, pooled, all labels together) has one class in a fold."""
+    for label, column in enumerate([Y.ravel()] if pooled else Y.T):
+        if len(np.unique(column)) < 2:
+            which = "labels pooled" if pooled else f"label {label}"
             raise MrnaProbeError(
-                f"target {name!r} label {label}: only class {Y[0, label]:g} in the {fold} fold "
+                f"target {name!r} {which}: only class {column[0]:g} in the {fold} fold "
                 f"of seed {seed}; use a split with more rows or drop the label"
             )
 
@@ -59,14 +60,14 @@ def probe_target(X, folds: np.ndarray, y: np.ndarray, task: str, name: str, seed
         score = regression_metrics
     else:
         Y = y.reshape(len(y), -1).astype(np.int8)
-        check_classes(name, Y[train], "train", seed)
+        check_classes(name, Y[train], "train", seed, pooled=False)
         predict = fit_logistic(X[train], Y[train])
         y = Y
         score = classification_metrics
     for fold in ("val", "test"):
         held = folds == fold
         if task != "regression":
-            check_classes(name, y[held], fold, seed)
+            check_classes(name, y[held], fold, seed, pooled=True)
         for metric, value in score(y[held], predict(X[held])).items():
             yield fold, metric, float(value), int(train.sum()), int(held.sum())
 

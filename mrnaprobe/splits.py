@@ -21,7 +21,7 @@ def random_folds(n: int, seed: int, fractions) -> np.ndarray:
 
 
 def group_folds(groups: np.ndarray, seed: int, fractions) -> np.ndarray:
-    """Fold per row keeping each group whole: groups in seeded random order fill train, val, test."""
+    """Fold per row keeping groups whole: groups in seeded random order fill train, val, test."""
     names, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
     order = np.random.default_rng(seed).permutation(len(names))
     filled = np.cumsum(sizes[order]) / len(groups)
@@ -39,7 +39,9 @@ def make_split(kind: str, dataset: pd.DataFrame, clusters: pd.DataFrame, seeds, 
     elif kind == "homology":
         groups = dataset[["id"]].merge(clusters, on="id", how="left")["cluster"]
         if groups.isna().any():
-            raise MrnaProbeError(f"clusters table lacks id {dataset['id'][groups.isna()].iloc[0]!r}")
+            raise MrnaProbeError(
+                f"clusters table lacks id {dataset['id'][groups.isna()].iloc[0]!r}"
+            )
         folds = {seed: group_folds(groups.to_numpy(), seed, fractions) for seed in seeds}
     elif kind == "gene":
         if "gene" not in dataset:
@@ -58,15 +60,19 @@ def make_split(kind: str, dataset: pd.DataFrame, clusters: pd.DataFrame, seeds, 
 
 def check_folds(split: pd.DataFrame) -> None:
     """Raise when a seed leaves a fold empty (the dataset is too small for the split)."""
-    counts = split.groupby(["seed", "fold"]).size().unstack(fill_value=0).reindex(
-        columns=list(FOLDS), fill_value=0
+    counts = (
+        split.groupby(["seed", "fold"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=list(FOLDS), fill_value=0)
     )
     empty = counts[(counts == 0).any(axis=1)]
     if len(empty):
         seed = empty.index[0]
         fold = next(f for f in FOLDS if empty.loc[seed, f] == 0)
         raise MrnaProbeError(
-            f"split seed {seed}: fold {fold!r} is empty ({dict(counts.loc[seed])}); "
+            f"split seed {seed}: fold {fold!r} is empty "
+            f"({', '.join(f'{f}={int(n)}' for f, n in counts.loc[seed].items())}); "
             "the dataset is too small or one cluster/gene holds most rows"
         )
 

@@ -1,4 +1,4 @@
-"""Assign train/val/test folds for every seed of one split type, and audit them (Snakemake script)."""
+"""Assign folds for every seed of one split type and audit them (Snakemake script)."""
 
 import pandas as pd
 

@@ -5,10 +5,12 @@ localrules:
 rule download:
     output:
         f"{config['download_cache']}/{{file}}",
-    params:
-        source=lambda wc: source_by_file(wc.file),
     log:
         "results/logs/download/{file}.log",
+    conda:
+        "../../envs/probe.yaml"
+    params:
+        source=lambda wc: source_by_file(wc.file),
     script:
         "../../scripts/download.py"
 
@@ -24,12 +26,14 @@ rule dataset:
     output:
         table="results/data/{dataset}.parquet",
         info="results/data/{dataset}.json",
-    params:
-        entry=lambda wc: DATASETS[wc.dataset],
     log:
         "results/logs/data/{dataset}.log",
+    conda:
+        "../../envs/probe.yaml"
     resources:
         mem_mb=4000,
         runtime=15,
+    params:
+        entry=lambda wc: DATASETS[wc.dataset],
     script:
         "../../scripts/dataset.py"

@@ -5,17 +5,17 @@ rule homology:
         clusters="results/homology/{dataset}.clusters.tsv",
         hits="results/homology/{dataset}.hits.tsv",
         info="results/homology/{dataset}.json",
-    params:
-        settings=config["homology"],
     log:
         "results/logs/homology/{dataset}.log",
     benchmark:
         "results/benchmarks/homology/{dataset}.tsv"
+    conda:
+        "../../envs/mmseqs.yaml"
     threads: config["homology"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/mmseqs.yaml"
+    params:
+        settings=config["homology"],
     script:
         "../../scripts/homology.py"

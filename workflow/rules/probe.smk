@@ -6,22 +6,23 @@ rule probe:
         split="results/splits/{dataset}/{split}.parquet",
     output:
         expand(
-            "results/probes/{{dataset}}/{{model}}/{{split}}/seed{seed}.parquet", seed=SEEDS
+            "results/probes/{{dataset}}/{{model}}/{{split}}/seed{seed}.parquet",
+            seed=SEEDS,
         ),
-    params:
-        targets=lambda wc: DATASETS[wc.dataset]["targets"],
-        seeds=SEEDS,
     log:
         "results/logs/probe/{dataset}/{model}/{split}.log",
     benchmark:
         "results/benchmarks/probe/{dataset}/{model}/{split}.tsv"
     group:
         "probe"
+    conda:
+        "../../envs/probe.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../../envs/probe.yaml"
+    params:
+        targets=lambda wc: DATASETS[wc.dataset]["targets"],
+        seeds=SEEDS,
     script:
         "../../scripts/probe.py"

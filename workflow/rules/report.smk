@@ -18,5 +18,7 @@ rule report:
         ),
     log:
         "results/logs/report.log",
+    conda:
+        "../../envs/probe.yaml"
     script:
         "../../scripts/report.py"

@@ -7,14 +7,16 @@ rule split:
     output:
         split="results/splits/{dataset}/{split}.parquet",
         audit="results/splits/{dataset}/{split}.audit.json",
+    log:
+        "results/logs/splits/{dataset}/{split}.log",
+    conda:
+        "../../envs/probe.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         seeds=SEEDS,
         fractions=config["split_fractions"],
         settings=config["homology"],
-    log:
-        "results/logs/splits/{dataset}/{split}.log",
-    resources:
-        mem_mb=2000,
-        runtime=10,
     script:
         "../../scripts/split.py"

@@ -1,0 +1,133 @@
+"""Data stage on the real mirror files, and its one-line errors on bad input."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrnaprobe import MrnaProbeError
+from mrnaprobe.data import build_dataset, resolve_source, sha256sum, target_frame
+
+
+def build(name, config, mirror, **override):
+    entry = {**config["datasets"][name], **override}
+    join = entry.get("join")
+    join_path = mirror / join["source"]["path"] if join else None
+    return build_dataset(name, entry, mirror / entry["source"]["path"], join_path)
+
+
+def test_catalog_checksums_match_the_mirror(default_config, mirror):
+    for entry in default_config["datasets"].values():
+        for source in (entry["source"], entry.get("join", {}).get("source")):
+            if source and "sha256" in source:
+                assert sha256sum(mirror / source["path"]) == source["sha256"]
+
+
+def test_leppek_rna_alphabet_becomes_dna_and_missing_targets_stay_missing(default_config, mirror):
+    table = build("mrl-hl-leppek", default_config, mirror)
+    assert len(table) == 233 and table["id"].is_unique
+    assert not table["sequence"].str.contains("U").any()
+    assert table["sequence"].str.fullmatch("[ACGTN]+").all()
+    assert table["half_life_in_cell"].isna().sum() == 30
+    present, y = target_frame(table, "half_life_in_cell", {"task": "regression"})
+    assert len(present) == 203 and not np.isnan(y).any()
+
+
+def test_clinvar_calls_are_mapped_and_others_excluded(default_config, mirror, caplog):
+    caplog.set_level("INFO")
+    table = build("vep-clinvar-utr5", default_config, mirror)
+    assert len(table) == 1525
+    assert table["clin_sig"].sum() == 130  # pathogenic: 87 + 35 + 8
+    assert "1477 rows excluded" in caplog.text and "Uncertain significance=1285" in caplog.text
+
+
+def test_fasta_labels_come_from_headers(default_config, mirror):
+    table = build("rbp-elavl1", default_config, mirror)
+    assert len(table) == 10000
+    assert table["bound"].value_counts().to_dict() == {0.0: 8000, 1.0: 2000}
+    assert table["chromosome"].str.startswith("chr").all()
+    assert (table["sequence"].str.count("N") == table["sequence"].str.len()).sum() == 8
+
+
+def test_half_life_is_joined_by_gene_name(default_config, mirror, caplog):
+    caplog.set_level("INFO")
+    table = build("hl-saluki", default_config, mirror)
+    saluki = pd.read_csv(mirror / "saluki_all_HLs_human_PC1.txt", sep="\t")
+    expected = saluki.set_index("external_gene_name")["human_PC1"]
+    assert len(table) == 626 and "275 dropped" in caplog.text
+    assert np.allclose(table["human_PC1"], table["gene"].map(expected))
+
+
+def test_multilabel_target_has_all_columns(default_config, mirror):
+    table = build("loc-dm3loc", default_config, mirror)
+    spec = default_config["datasets"]["loc-dm3loc"]["targets"]["localization"]
+    present, Y = target_frame(table, "localization", spec)
+    assert Y.shape == (901, 7) and set(np.unique(Y)) == {0.0, 1.0}
+
+
+def write_csv(path, rows):
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+ENTRY = {
+    "format": "csv",
+    "columns": {"id": "name", "sequence": "seq"},
+    "targets": {"y": {"task": "regression"}},
+}
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            {"name": ["a", "b"], "seq": ["ACGT", "ACXT"], "y": [1, 2]},
+            "row 2 (id b): characters 'X'",
+        ),
+        ({"name": ["a", "b"], "seq": ["ACGT", ""], "y": [1, 2]}, "row 2 (id b): empty sequence"),
+        ({"name": ["a", "a"], "seq": ["ACGT", "ACGG"], "y": [1, 2]}, "row 2: duplicate id 'a'"),
+        ({"name": ["a", "b"], "seq": ["ACGT", "ACGG"], "z": [1, 2]}, "column 'y' not found"),
+        (
+            {"name": ["a", "b"], "seq": ["ACGT", "ACGG"], "y": [None, None]},
+            "column 'y' has no values",
+        ),
+        (
+            {"name": ["a", "b"], "seq": ["ACGT", "ACGG"], "y": [1, "high"]},
+            "row 2: target column 'y'",
+        ),
+    ],
+)
+def test_bad_table_gives_one_line_error_naming_file_and_row(tmp_path, rows, message):
+    path = write_csv(tmp_path / "table.csv", rows)
+    with pytest.raises(MrnaProbeError) as error:
+        build_dataset("toy", ENTRY, path)
+    assert message in str(error.value) and str(path) in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.bad_input
+def test_bad_input_corrupt_gzip_fasta(tmp_path):
+    path = tmp_path / "broken.fa.gz"
+    path.write_bytes(gzip.compress(b">a class:1\nACGT\n")[:-12])
+    entry = {
+        "format": "fasta",
+        "header_fields": {"y": "class:(?P<value>[01])"},
+        "targets": {"y": {"task": "binary"}},
+    }
+    with pytest.raises(MrnaProbeError, match="broken.fa.gz: cannot read FASTA"):
+        build_dataset("toy", entry, path)
+
+
+@pytest.mark.bad_input
+def test_bad_input_missing_mirror_file_without_url(tmp_path):
+    with pytest.raises(MrnaProbeError, match="'absent.csv': not in the mirror"):
+        resolve_source({"path": "absent.csv"}, str(tmp_path), "cache")
+
+
+def test_mirror_is_checked_before_download(tmp_path):
+    (tmp_path / "x.csv").write_text("a\n")
+    source = {"url": "https://example.org/data/x.csv"}
+    assert resolve_source(source, str(tmp_path), "cache") == str(tmp_path / "x.csv")
+    assert resolve_source(source, str(tmp_path / "empty"), "cache") == "cache/x.csv"

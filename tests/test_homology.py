@@ -1,0 +1,65 @@
+"""MMseqs2 homology on planted families: mutated copies and reverse complements cluster."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrnaprobe.homology import cluster_dataset
+
+SETTINGS = {"min_seq_id": 0.8, "coverage": 0.8, "cov_mode": 0, "kmer": 13,
+            "sensitivity": 5.7, "max_seqs": 1000}  # fmt: skip
+COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def random_sequence(rng, length):
+    return "".join(rng.choice(list("ACGT"), length))
+
+
+def mutate(rng, sequence, rate):
+    bases = np.array(list(sequence))
+    sites = rng.random(len(bases)) < rate
+    bases[sites] = [rng.choice([b for b in "ACGT" if b != old]) for old in bases[sites]]
+    return "".join(bases)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    rng = np.random.default_rng(1)
+    family = random_sequence(rng, 600)
+    short = random_sequence(rng, 50)
+    rows = {
+        "fam-0": family,
+        "fam-90pct": mutate(rng, family, 0.1),
+        "fam-revcomp": family.translate(COMPLEMENT)[::-1],
+        "fam-revcomp-mut": mutate(rng, family, 0.05).translate(COMPLEMENT)[::-1],
+        "short-0": short,
+        "short-1snv": short[:25] + ("A" if short[25] != "A" else "C") + short[26:],
+    }
+    rows |= {f"unrelated-{i}": random_sequence(rng, 300) for i in range(6)}
+    dataset = pd.DataFrame({"id": list(rows), "sequence": list(rows.values())})
+    clusters, hits, command = cluster_dataset(dataset, SETTINGS, threads=1)
+    return clusters.set_index("id")["cluster"], hits, command
+
+
+def test_mutated_copies_and_reverse_complements_join_their_family(planted):
+    clusters, _, _ = planted
+    family = {clusters[i] for i in ("fam-0", "fam-90pct", "fam-revcomp", "fam-revcomp-mut")}
+    assert family == {"fam-0"}
+
+
+def test_short_utrs_one_snv_apart_cluster(planted):
+    clusters, _, _ = planted
+    assert clusters["short-0"] == clusters["short-1snv"] == "short-0"
+
+
+def test_unrelated_sequences_stay_singletons(planted):
+    clusters, hits, _ = planted
+    for i in range(6):
+        assert clusters[f"unrelated-{i}"] == f"unrelated-{i}"
+    assert not hits["query"].str.startswith("unrelated").any()
+
+
+def test_hits_record_identity_and_the_command(planted):
+    _, hits, command = planted
+    assert (hits["fident"] >= 0.8).all() and (hits["query"] != hits["target"]).all()
+    assert "--strand 2" in command and "--search-type 3" in command

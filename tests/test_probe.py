@@ -1,0 +1,86 @@
+"""Probe protocol: metrics per task type, missing targets, class checks, embedding checks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import RidgeCV
+
+from mrnaprobe import MrnaProbeError
+from mrnaprobe.probe import check_embeddings, probe_seed
+from mrnaprobe.splits import random_folds
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(3)
+    n = 300
+    X = rng.standard_normal((n, 8))
+    dataset = pd.DataFrame({
+        "id": [f"r{i}" for i in range(n)],
+        "y": X @ rng.standard_normal(8) + 0.3 * rng.standard_normal(n),
+        "b": (X[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(float),
+        "l1": (X[:, 1] > 0).astype(float),
+        "l2": (X[:, 2] > 0.5).astype(float),
+    })  # fmt: skip
+    dataset.loc[:9, "y"] = np.nan
+    split = pd.DataFrame(
+        {"id": dataset["id"], "seed": 5, "fold": random_folds(n, 5, (0.7, 0.15, 0.15))}
+    )
+    return dataset, X, split
+
+
+TARGETS = {
+    "y": {"task": "regression"},
+    "b": {"task": "binary"},
+    "loc": {"task": "multilabel", "columns": ["l1", "l2"]},
+}
+
+
+def test_long_format_rows_per_target_fold_and_metric(problem):
+    dataset, X, split = problem
+    table = probe_seed(dataset, X, split, TARGETS, seed=5)
+    counts = table.groupby("target")["metric"].nunique().to_dict()
+    assert counts == {"y": 3, "b": 2, "loc": 2}
+    assert set(table["fold"]) == {"val", "test"}
+    by = table.set_index(["target", "fold", "metric"])["value"]
+    assert by["y", "test", "pearson"] > 0.9 and by["b", "test", "auroc"] > 0.8
+    assert by["loc", "test", "auprc"] > 0.7
+
+
+def test_regression_matches_sklearn_ridgecv_and_drops_missing_rows(problem):
+    dataset, X, split = problem
+    table = probe_seed(dataset, X, split, {"y": TARGETS["y"]}, seed=5)
+    keep = dataset["y"].notna().to_numpy()
+    folds = split["fold"].to_numpy()[keep]
+    model = RidgeCV(alphas=(1e-3, 1e-2, 1e-1, 1.0, 10.0)).fit(
+        X[keep][folds == "train"], dataset["y"][keep][folds == "train"]
+    )
+    predicted = model.predict(X[keep][folds == "test"])
+    expected = np.corrcoef(predicted, dataset["y"][keep][folds == "test"])[0, 1]
+    row = table[(table["fold"] == "test") & (table["metric"] == "pearson")].iloc[0]
+    assert row["value"] == pytest.approx(expected, abs=1e-6)
+    assert row["n_train"] + row["n_eval"] + (folds == "val").sum() == 290
+
+
+@pytest.mark.bad_input
+def test_bad_input_binary_target_with_one_class(problem):
+    dataset, X, split = problem
+    dataset["b"] = 1.0
+    with pytest.raises(MrnaProbeError, match="target 'b' label 0: only class 1 in the train fold"):
+        probe_seed(dataset, X, split, {"b": TARGETS["b"]}, seed=5)
+
+
+@pytest.mark.bad_input
+def test_bad_input_embedding_rows_do_not_match_dataset(problem):
+    dataset, X, _ = problem
+    with pytest.raises(
+        MrnaProbeError, match=r"emb.npy: embedding shape \(299, 8\) does not match 300"
+    ):
+        check_embeddings(X[:-1], dataset, "emb.npy")
+
+
+@pytest.mark.bad_input
+def test_bad_input_split_without_the_seed(problem):
+    dataset, X, split = problem
+    with pytest.raises(MrnaProbeError, match="split has no rows for seed 6"):
+        probe_seed(dataset, X, split, TARGETS, seed=6)

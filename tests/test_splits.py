@@ -1,0 +1,94 @@
+"""Split types and the leakage audit."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrnaprobe import MrnaProbeError
+from mrnaprobe.splits import audit, make_split
+
+FRACTIONS = (0.7, 0.15, 0.15)
+SETTINGS = {"min_seq_id": 0.8, "coverage": 0.8, "cov_mode": 0}
+
+
+def toy(n=200, group_size=4):
+    ids = [f"s{i}" for i in range(n)]
+    dataset = pd.DataFrame({"id": ids, "gene": [f"g{i // group_size}" for i in range(n)]})
+    clusters = pd.DataFrame(
+        {"id": ids, "cluster": [f"s{(i // group_size) * group_size}" for i in range(n)]}
+    )
+    return dataset, clusters
+
+
+def test_random_split_is_70_15_15_deterministic_and_seed_dependent():
+    dataset, clusters = toy()
+    first = make_split("random", dataset, clusters, [1, 2], FRACTIONS)
+    again = make_split("random", dataset, clusters, [1, 2], FRACTIONS)
+    pd.testing.assert_frame_equal(first, again)
+    counts = first[first["seed"] == 1]["fold"].value_counts()
+    assert counts.to_dict() == {"train": 140, "val": 30, "test": 30}
+    one, two = (first[first["seed"] == s]["fold"].to_numpy() for s in (1, 2))
+    assert (one != two).any()
+
+
+@pytest.mark.parametrize("kind", ["homology", "gene"])
+def test_group_splits_keep_groups_whole(kind):
+    dataset, clusters = toy()
+    split = make_split(kind, dataset, clusters, [2541, 413], FRACTIONS)
+    merged = split.merge(clusters, on="id")
+    assert (merged.groupby(["seed", "cluster"])["fold"].nunique() == 1).all()
+    share = split[split["seed"] == 2541]["fold"].value_counts(normalize=True)
+    assert abs(share["train"] - 0.7) <= 0.03
+
+
+def test_audit_counts_test_rows_with_a_train_hit():
+    dataset, clusters = toy()
+    hits = pd.DataFrame({"query": ["s1", "s0"], "target": ["s0", "s1"], "fident": [0.95, 0.95],
+                         "qcov": [1.0, 1.0], "tcov": [1.0, 1.0]})  # fmt: skip
+    split = pd.DataFrame(
+        {"id": dataset["id"], "seed": 7, "fold": ["train", "test"] + ["val"] * 198}
+    )
+    report = audit(split, hits, SETTINGS, "mmseqs easy-search")
+    assert report["seeds"]["7"]["test"] == {
+        "n": 1,
+        "n_with_train_hit": 1,
+        "fraction": 1.0,
+        "max_identity": 0.95,
+    }
+    homology = make_split("homology", dataset, clusters, [7], FRACTIONS)
+    assert audit(homology, hits, SETTINGS, "")["test_violations_max"] == 0
+
+
+@pytest.mark.bad_input
+def test_bad_input_dataset_too_small_for_split():
+    dataset, clusters = toy(n=40, group_size=20)
+    with pytest.raises(MrnaProbeError, match=r"split seed \d+: fold '\w+' is empty"):
+        make_split("homology", dataset, clusters, [1], FRACTIONS)
+
+
+@pytest.mark.bad_input
+def test_bad_input_unknown_split_type():
+    dataset, clusters = toy()
+    with pytest.raises(MrnaProbeError, match="unknown split type 'chromosomal'"):
+        make_split("chromosomal", dataset, clusters, [1], FRACTIONS)
+
+
+def test_real_random_split_leaks_and_homology_split_does_not(default_config, mirror):
+    from mrnaprobe.data import build_dataset
+    from mrnaprobe.homology import cluster_dataset
+
+    entry = default_config["datasets"]["vep-clinvar-utr5"]
+    dataset = build_dataset("vep", entry, mirror / entry["source"]["path"])
+    clusters, hits, command = cluster_dataset(dataset, default_config["homology"], threads=1)
+    seeds = default_config["seeds"][:3]
+    leaky = audit(
+        make_split("random", dataset, clusters, seeds, FRACTIONS), hits, SETTINGS, command
+    )
+    clean = audit(
+        make_split("homology", dataset, clusters, seeds, FRACTIONS), hits, SETTINGS, command
+    )
+    assert leaky["test_fraction_mean"] > 0.5
+    assert clean["test_violations_max"] == 0
+    assert np.isclose(
+        sum(clean["seeds"]["2541"][f]["n"] for f in ("val", "test")), 0.3 * len(dataset), atol=40
+    )
