@@ -156,6 +156,16 @@ def join_table(frame: pd.DataFrame, join: dict, join_path) -> pd.DataFrame:
     return merged
 
 
+def subsample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """A seeded random subset of `rows` rows in their original order (logged)."""
+    if len(frame) <= rows:
+        return frame
+    keep = np.sort(np.random.default_rng(seed).choice(len(frame), rows, replace=False))
+    log.info("subsample: kept %d of %d rows (seed %d), %d dropped", rows, len(frame), seed,
+             len(frame) - rows)  # fmt: skip
+    return frame.iloc[keep]
+
+
 def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     """Read, map, validate and normalise one catalog dataset into the parquet contract."""
     frame = read_table(path, entry["format"])
@@ -172,6 +182,8 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     for target, spec in targets.items():
         if "map" in spec:
             frame = apply_value_map(frame, target, spec)
+    if subsample := entry.get("subsample"):
+        frame = subsample_rows(frame, **subsample)
     if frame.empty:
         raise MrnaProbeError(f"{path}: no rows left for dataset {name!r}")
     out = pd.DataFrame(index=frame.index)
