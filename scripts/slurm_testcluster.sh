@@ -15,8 +15,8 @@
 set -euo pipefail
 
 STATE=${SLURM_TESTCLUSTER_STATE:-/var/tmp/mrnaprobe-slurm}
-CPUS=${SLURM_TESTCLUSTER_CPUS:-8}
-MEM_MB=${SLURM_TESTCLUSTER_MEM_MB:-64000}
+CPUS=${SLURM_TESTCLUSTER_CPUS:-16}
+MEM_MB=${SLURM_TESTCLUSTER_MEM_MB:-128000}
 GPUS=${SLURM_TESTCLUSTER_GPUS:-1}
 ACCOUNT=mrnaprobe
 CLUSTER=mrnaprobe
@@ -29,11 +29,16 @@ DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd) # start order
 log() { echo "slurm_testcluster: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+alive() { # a process that exists and is not a zombie awaiting its reaper
+  local st
+  read -r _ _ st _ 2>/dev/null <"/proc/$1/stat" && [[ $st != Z ]]
+}
+
 pid_of() { # recorded PID of a daemon we started, if it is still alive
   local f="$STATE/$1.pid" pid
   [[ -s $f ]] || return 1
   pid=$(<"$f")
-  [[ -d /proc/$pid ]] && [[ $(</proc/"$pid"/comm) == "$1"* ]] && echo "$pid"
+  alive "$pid" && [[ $(</proc/"$pid"/comm) == "$1"* ]] && echo "$pid"
 }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
@@ -237,8 +242,8 @@ cmd_stop() {
     pid=$(pid_of "$name") || { rm -f "$STATE/$name.pid"; continue; }
     log "stopping $name ($pid)"
     kill "$pid"
-    for ((i2 = 0; i2 < 80; i2++)); do [[ -d /proc/$pid ]] || break; sleep 0.25; done
-    [[ -d /proc/$pid ]] && kill -9 "$pid"
+    for ((i2 = 0; i2 < 80; i2++)); do alive "$pid" || break; sleep 0.25; done
+    if alive "$pid"; then kill -9 "$pid"; fi
     rm -f "$STATE/$name.pid"
   done
 }
@@ -255,7 +260,7 @@ cmd_status() {
       rc=1
     fi
   done
-  if node_up; then sinfo; else echo "node $NODE: $(node_state || true) (not up)"; rc=1; fi
+  if ((rc == 0)) && node_up; then sinfo; else echo "node $NODE: not up"; rc=1; fi
   return $rc
 }
 
