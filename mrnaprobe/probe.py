@@ -19,6 +19,7 @@ METRICS = {
     "multilabel": ("auroc", "auprc"),
 }
 PRIMARY_METRIC = {"regression": "pearson", "binary": "auprc", "multilabel": "auprc"}
+FOLDS = ("train", "val", "test")
 
 
 def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
@@ -51,8 +52,25 @@ def check_classes(name: str, Y: np.ndarray, fold: str, seed: int, pooled: bool) 
             )
 
 
+def check_fold_rows(name: str, y: np.ndarray, folds: np.ndarray, task: str, seed: int) -> None:
+    """Raise when a fold has under 2 measured rows or, for regression, a single target value."""
+    for fold in FOLDS:
+        values = y[folds == fold]
+        if len(values) < 2:
+            raise MrnaProbeError(
+                f"target {name!r}: the {fold} fold of seed {seed} has {len(values)} rows with "
+                "a measurement; at least 2 are needed"
+            )
+        if task == "regression" and np.ptp(values) == 0:
+            raise MrnaProbeError(
+                f"target {name!r}: every {fold} value of seed {seed} is {values[0]:g}; "
+                "the probe metrics are undefined"
+            )
+
+
 def probe_target(X, folds: np.ndarray, y: np.ndarray, task: str, name: str, seed: int):
     """Fit on train, score val and test; yields (fold, metric, value, n_train, n_eval)."""
+    check_fold_rows(name, y, folds, task, seed)
     train = folds == "train"
     if task == "regression":
         model = fit_ridge(X[train], y[train])
@@ -79,14 +97,19 @@ def probe_seed(
     folds = split.loc[split["seed"] == seed].set_index("id")["fold"]
     if folds.empty:
         raise MrnaProbeError(f"split has no rows for seed {seed}")
+    unknown = ~folds.index.isin(dataset["id"])
+    if unknown.any():
+        raise MrnaProbeError(f"split id {folds.index[unknown][0]!r} is not in the dataset")
     folds = folds.reindex(dataset["id"]).to_numpy()
-    if pd.isna(folds).any():
-        raise MrnaProbeError(f"split lacks id {dataset['id'][pd.isna(folds)].iloc[0]!r}")
+    if outside := int(pd.isna(folds).sum()):
+        log.info("seed %s: %d rows are not part of this split and are left out", seed, outside)
     rows = []
     for name, spec in targets.items():
         present, y = target_frame(dataset, name, spec)
         if dropped := len(dataset) - len(present):
             log.info("target %s: %d rows without a measurement dropped", name, dropped)
+        in_split = pd.notna(folds[present])
+        present, y = present[in_split], y[in_split]
         for fold, metric, value, n_train, n_eval in probe_target(
             X[present], folds[present], y, spec["task"], name, seed
         ):
@@ -95,8 +118,20 @@ def probe_seed(
     return pd.DataFrame(rows, columns=columns)
 
 
+def load_embeddings(path, dataset: pd.DataFrame) -> np.ndarray:
+    """The .npy embedding matrix of a dataset (never unpickled), checked by check_embeddings."""
+    try:
+        X = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise MrnaProbeError(f"{path}: cannot load as a numeric .npy array ({err})") from err
+    check_embeddings(X, dataset, path)
+    return X
+
+
 def check_embeddings(X: np.ndarray, dataset: pd.DataFrame, path) -> None:
-    """Raise when embeddings don't have one finite row per dataset row."""
+    """Raise when embeddings don't have one finite numeric row per dataset row."""
+    if X.dtype.kind not in "fiu":
+        raise MrnaProbeError(f"{path}: embedding dtype {X.dtype} is not numeric")
     if X.ndim != 2 or X.shape[0] != len(dataset):
         raise MrnaProbeError(
             f"{path}: embedding shape {X.shape} does not match {len(dataset)} dataset rows"

@@ -64,3 +64,53 @@ def heatmap(summary: pd.DataFrame, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=150, metadata={"Software": None})
     plt.close(fig)
+
+
+def leakage_table(audits) -> pd.DataFrame:
+    """One row per dataset x split x seed x held-out fold from the splits' audit reports."""
+    rows = [
+        {"dataset": a["dataset"], "split": a["split"], "seed": int(seed), "fold": fold,
+         **counts, "min_seq_id": a["min_seq_id"], "coverage": a["coverage"],
+         "command": a["command"]}
+        for a in audits
+        for seed, folds in a["seeds"].items()
+        for fold, counts in folds.items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows).sort_values(["dataset", "split", "fold", "seed"], kind="stable")
+
+
+def paired(summary: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """Headline test metric of each model x task under two split types, side by side."""
+    rows = primary(summary)
+    table = rows.pivot_table(
+        index=["dataset", "target", "metric", "model"], columns="split", values="mean"
+    )
+    if first not in table or second not in table:
+        return pd.DataFrame(columns=["dataset", "target", "metric", "model", first, second])
+    table = table[[first, second]].dropna().reset_index()
+    table.columns.name = None
+    return table.assign(difference=table[first] - table[second])
+
+
+def paired_scatter(table: pd.DataFrame, first: str, second: str, path, title: str) -> None:
+    """One point per model x task, first split on x, second on y, with the y = x line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for model, points in table.groupby("model"):
+        ax.scatter(points[first], points[second], label=model, s=30)
+        for _, p in points.iterrows():
+            ax.annotate(f"{p['dataset']}/{p['target']}", (p[first], p[second]), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    low = min(0.0, table[[first, second]].min().min()) if len(table) else 0.0
+    ax.plot([low, 1], [low, 1], color="grey", lw=1, ls="--", label="y = x")
+    ax.set_xlabel(f"test score, {first} split")
+    ax.set_ylabel(f"test score, {second} split")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, metadata={"Software": None})
+    plt.close(fig)

@@ -21,39 +21,119 @@ def random_folds(n: int, seed: int, fractions) -> np.ndarray:
 
 
 def group_folds(groups: np.ndarray, seed: int, fractions) -> np.ndarray:
-    """Fold per row keeping groups whole: groups in seeded random order fill train, val, test."""
+    """Fold per row keeping groups whole: groups in seeded order go where their middle falls."""
     names, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
     order = np.random.default_rng(seed).permutation(len(names))
-    filled = np.cumsum(sizes[order]) / len(groups)
+    middle = (np.cumsum(sizes[order]) - sizes[order] / 2) / len(groups)
     cuts = np.cumsum(fractions)[:2]
     group_fold = np.empty(len(names), dtype=object)
-    group_fold[order] = np.where(filled <= cuts[0] + 1e-9, "train",
-                                 np.where(filled <= cuts[1] + 1e-9, "val", "test"))  # fmt: skip
+    group_fold[order] = np.where(middle < cuts[0], "train",
+                                 np.where(middle < cuts[1], "val", "test"))  # fmt: skip
     return group_fold[inverse]
 
 
-def make_split(kind: str, dataset: pd.DataFrame, clusters: pd.DataFrame, seeds, fractions):
-    """Split table (id, seed, fold) for all seeds of one split type."""
+def group_labels(dataset: pd.DataFrame, column: str, kind: str) -> np.ndarray:
+    """A dataset column used as groups; rows without a value form groups of their own."""
+    if column not in dataset:
+        raise MrnaProbeError(f"split {kind!r} needs a {column!r} column in the dataset entry")
+    return dataset[column].astype("string").fillna(dataset["id"]).to_numpy()
+
+
+def kmer_groups(sequences, k: int, clusters: int, seed: int) -> np.ndarray:
+    """KMeans clusters of k-mer frequency profiles (mRNABench's k-mer split groups)."""
+    from sklearn.cluster import KMeans
+
+    from mrnaprobe.embed import kmer_counts
+
+    counts = kmer_counts(list(sequences), [k])
+    profiles = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    n_clusters = min(clusters, len(profiles))
+    return KMeans(n_clusters, n_init=3, random_state=seed).fit_predict(profiles)
+
+
+def element_flags(sequences: pd.Series, element: dict) -> pd.Series:
+    """1.0 where the positive regex matches, 0.0 where the negative one does, else NaN."""
+    flags = pd.Series(np.nan, index=sequences.index)
+    flags[sequences.str.contains(element["negative"], regex=True)] = 0.0
+    flags[sequences.str.contains(element["positive"], regex=True)] = 1.0
+    return flags
+
+
+def compositional_groups(dataset: pd.DataFrame, elements: dict) -> pd.DataFrame:
+    """Element flags A and B per row, and the group (e.g. 'A+B-') each row belongs to."""
+    if len(elements) != 2:
+        raise MrnaProbeError(
+            f"split 'compositional' needs exactly two elements, got {list(elements)}"
+        )
+    flags = pd.DataFrame({name: element_flags(dataset["sequence"], spec)
+                          for name, spec in elements.items()})  # fmt: skip
+    a, b = (flags[name] for name in elements)
+    groups = ("A" + a.map({1.0: "+", 0.0: "-"}) + "B" + b.map({1.0: "+", 0.0: "-"})).fillna("")
+    return flags.assign(group=groups)
+
+
+def compositional_folds(groups: pd.Series, seed: int, fractions) -> np.ndarray:
+    """Test holds A and B together; train and val (seeded, in their ratio) the other groups."""
+    folds = np.full(len(groups), None, dtype=object)
+    folds[(groups == "A+B+").to_numpy()] = "test"
+    pool = np.flatnonzero(((groups != "A+B+") & (groups != "")).to_numpy())
+    share = fractions[0] / (fractions[0] + fractions[1])
+    train, val = train_test_split(pool, train_size=share, random_state=seed)
+    folds[train], folds[val] = "train", "val"
+    return folds
+
+
+def same_size_random_folds(groups: pd.Series, seed: int, fractions) -> np.ndarray:
+    """The compositional split's control: a random test set of the same size, same rows."""
+    folds = np.full(len(groups), None, dtype=object)
+    pool = np.random.default_rng(seed).permutation(np.flatnonzero((groups != "").to_numpy()))
+    n_test = int((groups == "A+B+").sum())
+    share = fractions[0] / (fractions[0] + fractions[1])
+    train, val = train_test_split(pool[n_test:], train_size=share, random_state=seed)
+    folds[pool[:n_test]], folds[train], folds[val] = "test", "train", "val"
+    return folds
+
+
+def seed_folds(kind: str, dataset: pd.DataFrame, clusters, options: dict):
+    """A function seed -> fold per row (None = row not in this split) for one split type."""
+    fractions = options["fractions"]
     if kind == "random":
-        folds = {seed: random_folds(len(dataset), seed, fractions) for seed in seeds}
-    elif kind == "homology":
+        return lambda seed: random_folds(len(dataset), seed, fractions)
+    if kind == "homology":
         groups = dataset[["id"]].merge(clusters, on="id", how="left")["cluster"]
         if groups.isna().any():
-            raise MrnaProbeError(
-                f"clusters table lacks id {dataset['id'][groups.isna()].iloc[0]!r}"
-            )
-        folds = {seed: group_folds(groups.to_numpy(), seed, fractions) for seed in seeds}
-    elif kind == "gene":
-        if "gene" not in dataset:
-            raise MrnaProbeError("split 'gene' needs a gene column in the dataset catalog entry")
-        genes = dataset["gene"].fillna(dataset["id"]).to_numpy()
-        folds = {seed: group_folds(genes, seed, fractions) for seed in seeds}
-    else:
-        raise MrnaProbeError(f"unknown split type {kind!r}")
-    split = pd.concat(
-        [pd.DataFrame({"id": dataset["id"], "seed": seed, "fold": f}) for seed, f in folds.items()],
-        ignore_index=True,
-    )
+            missing = dataset["id"][groups.isna()].iloc[0]
+            raise MrnaProbeError(f"clusters table lacks id {missing!r}")
+        return lambda seed: group_folds(groups.to_numpy(), seed, fractions)
+    if kind in ("gene", "chromosome"):
+        groups = group_labels(dataset, kind, kind)
+        return lambda seed: group_folds(groups, seed, fractions)
+    if kind == "kmer":
+        settings = options["kmer"]
+        return lambda seed: group_folds(
+            kmer_groups(dataset["sequence"], settings["k"], settings["clusters"], seed),
+            seed,
+            fractions,
+        )
+    if kind in ("compositional", "compositional_random"):
+        groups = compositional_groups(dataset, options.get("elements") or {})["group"]
+        folds = compositional_folds if kind == "compositional" else same_size_random_folds
+        return lambda seed: folds(groups, seed, fractions)
+    raise MrnaProbeError(f"unknown split type {kind!r}")
+
+
+def make_split(kind: str, dataset: pd.DataFrame, clusters, seeds, options: dict) -> pd.DataFrame:
+    """Split table (id, seed, fold) for all seeds of one split type; rows outside it left out.
+
+    `options`: fractions (train, val, test), kmer {k, clusters}, elements (compositional).
+    """
+    folds_for = seed_folds(kind, dataset, clusters, options)
+    tables = []
+    for seed in seeds:
+        folds = folds_for(seed)
+        kept = pd.notna(folds)
+        tables.append(pd.DataFrame({"id": dataset["id"][kept], "seed": seed, "fold": folds[kept]}))
+    split = pd.concat(tables, ignore_index=True)
     check_folds(split)
     return split.astype({"seed": "int64", "fold": "string"})
 
@@ -105,3 +185,15 @@ def audit(split: pd.DataFrame, hits: pd.DataFrame, settings: dict, command: str)
     report["test_violations_max"] = max(e["test"]["n_with_train_hit"] for e in tests)
     report["test_fraction_mean"] = round(float(np.mean([e["test"]["fraction"] for e in tests])), 6)
     return report
+
+
+def compositional_summary(dataset: pd.DataFrame, elements: dict, targets: dict) -> dict:
+    """Rows and mean of each regression target per element group ('' = excluded)."""
+    groups = compositional_groups(dataset, elements)["group"].replace("", "excluded")
+    columns = [spec.get("column", name) for name, spec in targets.items()
+               if spec["task"] == "regression"]  # fmt: skip
+    table = dataset[columns].groupby(groups).agg(["size", "mean"])
+    return {
+        group: {"n": int(row.iloc[0]), **{f"mean_{c}": float(row[(c, "mean")]) for c in columns}}
+        for group, row in table.iterrows()
+    }

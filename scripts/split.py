@@ -4,19 +4,20 @@ import pandas as pd
 
 from mrnaprobe.cli import run_step
 from mrnaprobe.provenance import read_json, write_json
-from mrnaprobe.splits import audit, make_split
+from mrnaprobe.splits import audit, compositional_summary, make_split
 
 
 def step(smk):
     dataset = pd.read_parquet(smk.input.dataset)
     clusters = pd.read_csv(smk.input.clusters, sep="\t", dtype=str)
     hits = pd.read_csv(smk.input.hits, sep="\t", dtype={"query": str, "target": str})
-    split = make_split(
-        smk.wildcards.split, dataset, clusters, smk.params.seeds, smk.params.fractions
-    )
+    kind, options = smk.wildcards.split, smk.params.options
+    split = make_split(kind, dataset, clusters, smk.params.seeds, options)
     command = read_json(smk.input.homology)["command"]
     report = audit(split, hits, smk.params.settings, command)
-    report.update(dataset=smk.wildcards.dataset, split=smk.wildcards.split)
+    report.update(dataset=smk.wildcards.dataset, split=kind)
+    if kind.startswith("compositional"):
+        report["groups"] = compositional_summary(dataset, options["elements"], smk.params.targets)
     split.to_parquet(smk.output.split, index=False)
     write_json(report, smk.output.audit)
 

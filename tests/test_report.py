@@ -34,3 +34,25 @@ def test_leaderboard_shows_headline_metric_per_model(tmp_path):
     assert "| d / t (pearson) | 0.210 ± " in table and "0.610 ± " in table
     heatmap(summary, tmp_path / "h.png")
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_leakage_table_and_paired_experiment(tmp_path):
+    from mrnaprobe.report import leakage_table, paired, paired_scatter
+
+    audit = {"dataset": "d", "split": "random", "min_seq_id": 0.8, "coverage": 0.8, "command": "x",
+             "seeds": {"1": {"test": {"n": 10, "n_with_train_hit": 4, "fraction": 0.4,
+                                      "max_identity": 0.99}}}}  # fmt: skip
+    table = leakage_table([audit])
+    assert table.iloc[0][["dataset", "seed", "fold", "n_with_train_hit"]].tolist() == [
+        "d",
+        1,
+        "test",
+        4,
+    ]
+    frame = metrics()
+    homology = frame.assign(split="homology", value=frame["value"] - 0.1)
+    both = paired(summarise(pd.concat([frame, homology])), "random", "homology")
+    assert both["difference"].round(6).tolist() == [0.1, 0.1]
+    paired_scatter(both, "random", "homology", tmp_path / "s.png", "t")
+    assert (tmp_path / "s.png").stat().st_size > 5000
+    assert paired(summarise(frame), "random", "homology").empty

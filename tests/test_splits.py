@@ -8,6 +8,7 @@ from mrnaprobe import MrnaProbeError
 from mrnaprobe.splits import audit, make_split
 
 FRACTIONS = (0.7, 0.15, 0.15)
+OPTIONS = {"fractions": FRACTIONS, "kmer": {"k": 3, "clusters": 12}}
 SETTINGS = {"min_seq_id": 0.8, "coverage": 0.8, "cov_mode": 0}
 
 
@@ -22,8 +23,8 @@ def toy(n=200, group_size=4):
 
 def test_random_split_is_70_15_15_deterministic_and_seed_dependent():
     dataset, clusters = toy()
-    first = make_split("random", dataset, clusters, [1, 2], FRACTIONS)
-    again = make_split("random", dataset, clusters, [1, 2], FRACTIONS)
+    first = make_split("random", dataset, clusters, [1, 2], OPTIONS)
+    again = make_split("random", dataset, clusters, [1, 2], OPTIONS)
     pd.testing.assert_frame_equal(first, again)
     counts = first[first["seed"] == 1]["fold"].value_counts()
     assert counts.to_dict() == {"train": 140, "val": 30, "test": 30}
@@ -34,7 +35,7 @@ def test_random_split_is_70_15_15_deterministic_and_seed_dependent():
 @pytest.mark.parametrize("kind", ["homology", "gene"])
 def test_group_splits_keep_groups_whole(kind):
     dataset, clusters = toy()
-    split = make_split(kind, dataset, clusters, [2541, 413], FRACTIONS)
+    split = make_split(kind, dataset, clusters, [2541, 413], OPTIONS)
     merged = split.merge(clusters, on="id")
     assert (merged.groupby(["seed", "cluster"])["fold"].nunique() == 1).all()
     share = split[split["seed"] == 2541]["fold"].value_counts(normalize=True)
@@ -55,7 +56,7 @@ def test_audit_counts_test_rows_with_a_train_hit():
         "fraction": 1.0,
         "max_identity": 0.95,
     }
-    homology = make_split("homology", dataset, clusters, [7], FRACTIONS)
+    homology = make_split("homology", dataset, clusters, [7], OPTIONS)
     assert audit(homology, hits, SETTINGS, "")["test_violations_max"] == 0
 
 
@@ -63,14 +64,14 @@ def test_audit_counts_test_rows_with_a_train_hit():
 def test_bad_input_dataset_too_small_for_split():
     dataset, clusters = toy(n=40, group_size=20)
     with pytest.raises(MrnaProbeError, match=r"split seed \d+: fold '\w+' is empty"):
-        make_split("homology", dataset, clusters, [1], FRACTIONS)
+        make_split("homology", dataset, clusters, [1], OPTIONS)
 
 
 @pytest.mark.bad_input
 def test_bad_input_unknown_split_type():
     dataset, clusters = toy()
     with pytest.raises(MrnaProbeError, match="unknown split type 'chromosomal'"):
-        make_split("chromosomal", dataset, clusters, [1], FRACTIONS)
+        make_split("chromosomal", dataset, clusters, [1], OPTIONS)
 
 
 def test_real_random_split_leaks_and_homology_split_does_not(default_config, mirror):
@@ -81,14 +82,57 @@ def test_real_random_split_leaks_and_homology_split_does_not(default_config, mir
     dataset = build_dataset("vep", entry, mirror / entry["source"]["path"])
     clusters, hits, command = cluster_dataset(dataset, default_config["homology"], threads=1)
     seeds = default_config["seeds"][:3]
-    leaky = audit(
-        make_split("random", dataset, clusters, seeds, FRACTIONS), hits, SETTINGS, command
-    )
+    leaky = audit(make_split("random", dataset, clusters, seeds, OPTIONS), hits, SETTINGS, command)
     clean = audit(
-        make_split("homology", dataset, clusters, seeds, FRACTIONS), hits, SETTINGS, command
+        make_split("homology", dataset, clusters, seeds, OPTIONS), hits, SETTINGS, command
     )
     assert leaky["test_fraction_mean"] > 0.5
     assert clean["test_violations_max"] == 0
     assert np.isclose(
         sum(clean["seeds"]["2541"][f]["n"] for f in ("val", "test")), 0.3 * len(dataset), atol=40
     )
+
+
+def test_chromosome_split_holds_out_whole_chromosomes():
+    dataset, clusters = toy(n=300)
+    dataset["chromosome"] = [f"chr{i % 30}" for i in range(300)]
+    split = make_split("chromosome", dataset, clusters, [5], OPTIONS).merge(dataset, on="id")
+    assert (split.groupby("chromosome")["fold"].nunique() == 1).all()
+    assert set(split["fold"]) == {"train", "val", "test"}
+
+
+def test_kmer_split_keeps_kmeans_clusters_whole():
+    rng = np.random.default_rng(0)
+    motifs = ["A" * 30, "GC" * 15, "ACGT" * 8]
+    sequences = [motifs[i % 3][: rng.integers(20, 30)] + "".join(rng.choice(list("ACGT"), 30))
+                 for i in range(240)]  # fmt: skip
+    dataset = pd.DataFrame({"id": [f"s{i}" for i in range(240)], "sequence": sequences})
+    split = make_split("kmer", dataset, None, [1, 2], OPTIONS)
+    counts = split[split["seed"] == 1]["fold"].value_counts(normalize=True)
+    assert abs(counts["train"] - 0.7) < 0.1 and counts["test"] > 0.05
+
+
+def test_compositional_split_tests_only_the_unseen_combination():
+    elements = {"no_uatg": {"positive": "^(?!.*ATG)", "negative": "ATG"},
+                "strong_kozak": {"positive": "[AG][CA][CGA]$", "negative": "TG[TC]$"}}  # fmt: skip
+    utrs = {"ab": "CCCCCGCC", "a": "CCCCCTGT", "b": "CATGCACC", "none": "CATGCTGC",
+            "mixed": "CCCCCTTT"}  # fmt: skip
+    rows = [(f"{kind}{i}", seq) for kind, seq in utrs.items() for i in range(40)]
+    dataset = pd.DataFrame(rows, columns=["id", "sequence"])
+    split = make_split("compositional", dataset, None, [1, 2], {**OPTIONS, "elements": elements})
+    fold = split[split["seed"] == 1].set_index("id")["fold"]
+    assert set(fold[fold == "test"].index.str.rstrip("0123456789")) == {"ab"}
+    assert not fold.index.str.startswith("mixed").any()
+    assert set(fold[fold != "test"].index.str.rstrip("0123456789")) == {"a", "b", "none"}
+    assert abs((fold == "val").sum() / (fold != "test").sum() - 0.15 / 0.85) < 0.02
+
+
+def test_compositional_groups_on_real_5utrs(default_config, mirror):
+    from mrnaprobe.data import build_dataset
+    from mrnaprobe.splits import compositional_summary
+
+    entry = default_config["datasets"]["mrl-sample-human"]
+    dataset = build_dataset("mrl", entry, mirror / entry["source"]["path"])
+    groups = compositional_summary(dataset, entry["compositional"], entry["targets"])
+    assert groups["A+B+"]["n"] == 2067 and groups["A-B+"]["n"] == 438
+    assert groups["A+B+"]["mean_rl"] > groups["A-B+"]["mean_rl"] + 1  # uATGs depress loading

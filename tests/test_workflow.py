@@ -20,7 +20,7 @@ def test_default_config_dry_run_plans_every_stage(mirror):
     done = snakemake("-n", "--config", f"mirror={mirror}")
     assert done.returncode == 0, done.stderr[-2000:]
     plan = done.stdout
-    for rule, count in {"dataset": 7, "homology": 7, "embed": 14, "probe": 26, "report": 1}.items():
+    for rule, count in {"dataset": 7, "homology": 7, "embed": 14, "probe": 30, "split": 15, "report": 1}.items():
         assert any(line.split() == [rule, str(count)] for line in plan.splitlines()), rule
 
 

@@ -8,7 +8,7 @@ MODELS = config["models"]
 wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9._-]*",
     model="[A-Za-z0-9][A-Za-z0-9._-]*",
-    split="[a-z]+",
+    split="[a-z_]+",
     seed=r"\d+",
 
 
@@ -47,3 +47,12 @@ def model_folder(wildcards):
     if MODELS[wildcards.model]["kind"] == "random-init":
         return f"results/models/{wildcards.model}"
     return []
+
+
+def audit_outputs():
+    """The leakage audit of every dataset x split type in the config."""
+    return [
+        f"results/splits/{dataset}/{split}.audit.json"
+        for dataset in DATASETS
+        for split in dataset_splits(dataset)
+    ]

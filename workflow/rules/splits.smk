@@ -16,7 +16,12 @@ rule split:
         runtime=10,
     params:
         seeds=SEEDS,
-        fractions=config["split_fractions"],
+        options=lambda wc: {
+            "fractions": config["split_fractions"],
+            "kmer": config["kmer_split"],
+            "elements": DATASETS[wc.dataset].get("compositional"),
+        },
+        targets=lambda wc: DATASETS[wc.dataset]["targets"],
         settings=config["homology"],
     script:
         "../../scripts/split.py"
