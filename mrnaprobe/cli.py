@@ -8,19 +8,24 @@ from mrnaprobe import MrnaProbeError, __version__
 
 
 def run_step(step, snakemake) -> None:
-    """Run `step(snakemake)` with logging to the rule's log; user errors end in one line, exit 1."""
+    """Run `step(snakemake)` with logging to the rule's log; user errors end in one line, exit 1.
+
+    That line, `mrnaprobe: error: [<job wildcards>] <message>`, goes to stderr once and to the log.
+    """
     log_file = snakemake.log[0] if snakemake.log else None
-    handlers = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+    stderr = logging.StreamHandler(sys.stderr)
+    handlers = [stderr, *([logging.FileHandler(log_file, mode="w")] if log_file else [])]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         handlers=handlers, force=True)  # fmt: skip
     try:
         step(snakemake)
     except MrnaProbeError as err:
-        logging.getLogger("mrnaprobe").error("error: %s", err)
-        print(f"mrnaprobe: error: {err}", file=sys.stderr)
-        sys.exit(1)
+        job = " ".join(f"{name}={value}" for name, value in snakemake.wildcards.items())
+        message = f"[{job}] {err}" if job else str(err)
+        logging.getLogger().removeHandler(stderr)  # stderr gets the plain line below
+        if log_file:
+            logging.getLogger("mrnaprobe").error("error: %s", message)
+        sys.exit(f"mrnaprobe: error: {message}")
 
 
 def main(argv=None) -> None:

@@ -7,6 +7,7 @@ import yaml
 from snakemake.utils import validate
 
 from mrnaprobe import MrnaProbeError
+from mrnaprobe.data import resolve_source
 
 
 def check_config(config: dict, schema_path) -> None:
@@ -19,3 +20,27 @@ def check_config(config: dict, schema_path) -> None:
         key = ".".join(str(part) for part in error.absolute_path) or "<top level>"
         raise MrnaProbeError(f"config key {key}: {error.message}")
     validate(config, schema_path, set_default=True)
+    check_consistency(config)
+
+
+def check_consistency(config: dict) -> None:
+    """Rules across keys that the schema cannot state, each failure one line naming the key."""
+    fractions = config["split_fractions"]
+    if abs(sum(fractions) - 1) > 1e-6:
+        raise MrnaProbeError(
+            f"config key split_fractions: {fractions} sum to {sum(fractions):g}, not 1"
+        )
+    for name, model in config["models"].items():
+        if model["kind"] != "kmer" and model["max_tokens"] > model["token_budget"]:
+            raise MrnaProbeError(
+                f"config key models.{name}.token_budget: {model['token_budget']} is below "
+                f"max_tokens {model['max_tokens']}; a batch must hold one whole chunk"
+            )
+    for name, entry in config["datasets"].items():
+        sources = {"source": entry["source"], "join.source": entry.get("join", {}).get("source")}
+        for key, source in sources.items():
+            if source:
+                try:
+                    resolve_source(source, config["mirror"], config["download_cache"])
+                except MrnaProbeError as err:
+                    raise MrnaProbeError(f"config key datasets.{name}.{key}: {err}") from err

@@ -54,6 +54,8 @@ def read_fasta(path) -> pd.DataFrame:
                     sequences[-1].append(line)
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise MrnaProbeError(f"{path}: cannot read FASTA ({err})") from err
+    if not headers:
+        raise MrnaProbeError(f"{path}: no FASTA records")
     return pd.DataFrame({"header": headers, "sequence": ["".join(s) for s in sequences]})
 
 
@@ -95,15 +97,19 @@ def parse_header_fields(frame: pd.DataFrame, patterns: dict, path) -> pd.DataFra
 
 
 def normalise_sequences(sequences: pd.Series, ids: pd.Series, path) -> pd.Series:
-    """Upper-case, U->T, and validate (non-empty, A/C/G/T/N only)."""
+    """Upper-case, U->T, and validate (non-empty, A/C/G/T/N only).
+
+    Errors name the row by the frame's index: the source file's data row (header not counted)
+    or FASTA record, counted from 1, whatever rows were filtered out before.
+    """
     normalised = sequences.fillna("").astype(str).str.strip().str.upper().str.replace("U", "T")
-    for position, (seq_id, seq) in enumerate(zip(ids, normalised, strict=True)):
+    for row, seq_id, seq in zip(normalised.index, ids, normalised, strict=True):
         if not seq:
-            raise MrnaProbeError(f"{path}: row {position + 1} (id {seq_id}): empty sequence")
+            raise MrnaProbeError(f"{path}: row {row + 1} (id {seq_id}): empty sequence")
         if not VALID_SEQUENCE.match(seq):
             bad = sorted(set(seq) - set("ACGTN"))
             raise MrnaProbeError(
-                f"{path}: row {position + 1} (id {seq_id}): characters {''.join(bad)!r} "
+                f"{path}: row {row + 1} (id {seq_id}): characters {''.join(bad)!r} "
                 "outside A/C/G/T/U/N"
             )
     return normalised
@@ -117,10 +123,16 @@ def target_columns(targets: dict) -> dict:
     }
 
 
-def apply_value_map(frame: pd.DataFrame, name: str, spec: dict) -> pd.DataFrame:
+def apply_value_map(frame: pd.DataFrame, name: str, spec: dict, path) -> pd.DataFrame:
     """Map a target's raw values (e.g. ClinVar calls) to numbers; rows with other values go."""
     column = spec.get("column", name)
     mapped = frame[column].map(spec["map"])
+    if mapped.isna().all():
+        seen = list(frame[column].drop_duplicates()[:5])
+        raise MrnaProbeError(
+            f"{path}: target {name!r}: no value of column {column!r} is in its map "
+            f"(values include {seen})"
+        )
     excluded = frame.loc[mapped.isna(), column].value_counts(dropna=False)
     if len(excluded):
         log.info(
@@ -134,15 +146,19 @@ def apply_value_map(frame: pd.DataFrame, name: str, spec: dict) -> pd.DataFrame:
     return frame
 
 
-def join_table(frame: pd.DataFrame, join: dict, join_path) -> pd.DataFrame:
-    """Inner-join a second table on a key; log rows without a partner."""
+def join_table(frame: pd.DataFrame, join: dict, path, join_path) -> pd.DataFrame:
+    """Inner-join a second table on a key (rows keep their source row index); log the losses."""
     other = read_table(join_path, join.get("format", "tsv"))
     left, right = join["keys"]
-    require_columns(frame, [left], "dataset table")
+    require_columns(frame, [left], path)
     require_columns(other, [right, *join["columns"]], join_path)
     other = other.dropna(subset=[right]).drop_duplicates(subset=[right], keep=False)
-    merged = frame.merge(
-        other[[right, *join["columns"]]], left_on=left, right_on=right, how="inner"
+    merged = (
+        frame.rename_axis("_row")
+        .reset_index()
+        .merge(other[[right, *join["columns"]]], left_on=left, right_on=right, how="inner")
+        .set_index("_row")
+        .rename_axis(None)
     )
     log.info(
         "join with %s on %s=%s: %d of %d rows have a partner, %d dropped",
@@ -172,7 +188,7 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     if entry["format"] == "fasta":
         frame = parse_header_fields(frame, entry.get("header_fields", {}), path)
     if join := entry.get("join"):
-        frame = join_table(frame, join, join_path)
+        frame = join_table(frame, join, path, join_path)
     columns = entry.get("columns", {})
     targets = entry["targets"]
     needed = [columns.get("sequence", "sequence")]
@@ -181,42 +197,57 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     require_columns(frame, needed, path)
     for target, spec in targets.items():
         if "map" in spec:
-            frame = apply_value_map(frame, target, spec)
+            frame = apply_value_map(frame, target, spec, path)
     if subsample := entry.get("subsample"):
         frame = subsample_rows(frame, **subsample)
     if frame.empty:
         raise MrnaProbeError(f"{path}: no rows left for dataset {name!r}")
     out = pd.DataFrame(index=frame.index)
     if "id" in columns:
+        if (missing := frame[columns["id"]].isna()).any():
+            raise MrnaProbeError(f"{path}: row {missing.idxmax() + 1}: missing id")
         out["id"] = frame[columns["id"]].astype(str)
     else:
         out["id"] = [f"{name}:{i}" for i in range(len(frame))]
-    duplicated = out["id"].duplicated()
-    if duplicated.any():
-        row = int(duplicated.to_numpy().argmax())
-        raise MrnaProbeError(f"{path}: row {row + 1}: duplicate id {out['id'].iloc[row]!r}")
+    if (duplicated := out["id"].duplicated()).any():
+        row = duplicated.idxmax()
+        raise MrnaProbeError(f"{path}: row {row + 1}: duplicate id {out['id'][row]!r}")
     out["sequence"] = normalise_sequences(frame[needed[0]], out["id"], path)
     for key in ("gene", "chromosome"):
         if key in columns:
             out[key] = frame[columns[key]].astype("string")
     for target, source_columns in target_columns(targets).items():
         for column in source_columns:
-            values = pd.to_numeric(frame[column], errors="coerce")
-            bad = values.isna() & frame[column].notna()
-            if bad.any():
-                row = int(bad.to_numpy().argmax())
-                raise MrnaProbeError(
-                    f"{path}: row {row + 1}: target column {column!r} value "
-                    f"{frame[column].iloc[row]!r} is not a number"
-                )
-            out[column] = values.astype("float64")
-            if values.isna().all():
-                raise MrnaProbeError(f"{path}: target column {column!r} has no values")
-            if values.isna().any():
-                log.info(
-                    "target %s column %s: %d rows missing", target, column, values.isna().sum()
-                )
+            out[column] = target_values(frame[column], targets[target]["task"], path)
+            if missing := int(out[column].isna().sum()):
+                log.info("target %s column %s: %d rows missing", target, column, missing)
     return out.reset_index(drop=True)
+
+
+def target_values(raw: pd.Series, task: str, path) -> pd.Series:
+    """A target column as float64 (NaN: missing); finite, 2+ values, 0/1 unless regression."""
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    if (bad := (values.isna() & raw.notna()) | np.isinf(values)).any():
+        row = bad.idxmax()
+        raise MrnaProbeError(
+            f"{path}: row {row + 1}: target column {raw.name!r} value {raw[row]!r} "
+            "is not a finite number"
+        )
+    if task != "regression" and (outside := values.notna() & ~values.isin((0, 1))).any():
+        row = outside.idxmax()
+        raise MrnaProbeError(
+            f"{path}: row {row + 1}: {task} target column {raw.name!r} value {values[row]:g} "
+            "is not 0 or 1"
+        )
+    distinct = values.dropna().unique()
+    if len(distinct) == 0:
+        raise MrnaProbeError(f"{path}: target column {raw.name!r} has no values")
+    if len(distinct) == 1:
+        raise MrnaProbeError(
+            f"{path}: target column {raw.name!r} has the single value {distinct[0]:g} "
+            "in every row; nothing to probe"
+        )
+    return values
 
 
 def target_frame(dataset: pd.DataFrame, target: str, spec: dict):
@@ -249,12 +280,16 @@ def download(url: str, path, sha256: str | None) -> None:
 
     partial = Path(f"{path}.part")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as handle:
-        while block := response.read(1 << 20):
-            handle.write(block)
     try:
-        verify_checksum(partial, sha256)
-    except MrnaProbeError:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as handle:
+            while block := response.read(1 << 20):
+                handle.write(block)
+    except OSError as err:  # URLError, HTTPError, timeouts
+        partial.unlink(missing_ok=True)
+        raise MrnaProbeError(f"{url}: download failed ({err})") from err
+    if sha256 and (actual := sha256sum(partial)) != sha256:
         partial.unlink()
-        raise
+        raise MrnaProbeError(
+            f"{url}: downloaded sha256 {actual} does not match the catalog's {sha256}"
+        )
     partial.rename(path)

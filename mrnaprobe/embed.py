@@ -1,6 +1,25 @@
-"""Embed stage: the k-mer baseline and Hugging Face encoders, mean-pooled per sequence."""
+"""Embed stage: baselines without weights, and the engine that runs any adapter fast.
 
+Baselines: `naive_baseline` (mRNABench's k-mer counts + GC) and `composition_baseline`
+(length, GC, nucleotide and dinucleotide frequencies).
+
+Engine (`embed_sequences`, `embed_shard`, `merge_shards`): the sequences are put in the
+model's alphabet, tokenised once (a verified fast path where the vocabulary allows), cut into
+chunks of the model's context, sorted by length and packed into batches of at most
+`token_budget` padded tokens. Each chunk's hidden states are summed over its own tokens
+(the special tokens framing the chunk are left out); a sequence's embedding is the sum over
+its chunks divided by its number of tokens, i.e. the mean over all tokens of all chunks.
+bf16 autocast on GPU, fp32 on CPU; a CUDA (or CPU) out-of-memory halves the budget and
+retries. Shards are contiguous runs of the same global batch plan, and every path reduces
+per-chunk sums in chunk order, so a sharded run gives the same bytes as an unsharded one.
+"""
+
+from __future__ import annotations
+
+import itertools
 import logging
+import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -12,6 +31,9 @@ log = logging.getLogger(__name__)
 
 NUCLEOTIDE_CODE = np.full(256, -1, dtype=np.int8)
 NUCLEOTIDE_CODE[[ord(c) for c in "ACGT"]] = [0, 1, 2, 3]
+
+
+# --------------------------------------------------------------------------- baselines
 
 
 def encode(sequences) -> tuple[np.ndarray, np.ndarray]:
@@ -58,6 +80,42 @@ def naive_baseline(sequences, ks=range(3, 8)) -> np.ndarray:
     return StandardScaler().fit_transform(features).astype(np.float32)
 
 
+COMPOSITION_COLUMNS = (
+    ["length", "log_length", "gc", "A", "C", "G", "T", "N"]
+    + [a + b for a in "ACGT" for b in "ACGT"]
+)  # fmt: skip
+
+
+def composition_features(sequences) -> np.ndarray:
+    """Unscaled composition (COMPOSITION_COLUMNS): length, log length, GC fraction, A/C/G/T
+    frequencies over called bases, N fraction, and the 16 dinucleotide frequencies over
+    adjacent called pairs. A sequence with nothing called gets zeros."""
+    codes, owner = encode(sequences)
+    n = len(sequences)
+    length = np.array([len(s) for s in sequences], dtype=np.float64)
+    mono = np.zeros((n, 4))
+    for code in range(4):
+        mono[:, code] = np.bincount(owner[codes == code], minlength=n)
+    called = mono.sum(axis=1, keepdims=True)
+    freq = np.divide(mono, called, out=np.zeros_like(mono), where=called > 0)
+    pair_ok = (codes[:-1] >= 0) & (codes[1:] >= 0)
+    pair = codes[:-1][pair_ok].astype(np.int64) * 4 + codes[1:][pair_ok]
+    di = coo_matrix((np.ones(len(pair)), (owner[:-1][pair_ok], pair)), shape=(n, 16)).toarray()
+    pairs = di.sum(axis=1, keepdims=True)
+    di = np.divide(di, pairs, out=np.zeros_like(di), where=pairs > 0)
+    n_frac = np.divide(length - called[:, 0], length, out=np.zeros(n), where=length > 0)
+    gc = freq[:, 1] + freq[:, 2]
+    return np.column_stack([length, np.log1p(length), gc, freq, n_frac, di])
+
+
+def composition_baseline(sequences) -> np.ndarray:
+    """Composition features standard-scaled over the dataset (constant columns become 0)."""
+    return StandardScaler().fit_transform(composition_features(sequences)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- random init
+
+
 def build_random_encoder(path, spec: dict) -> None:
     """Save a random-initialised ESM-style encoder and nucleotide tokenizer (save_pretrained)."""
     import tempfile
@@ -86,72 +144,523 @@ def build_random_encoder(path, spec: dict) -> None:
     tokenizer.save_pretrained(path)
 
 
-def token_chunks(tokenizer, sequences, max_tokens: int) -> tuple[list, np.ndarray]:
-    """Each sequence's tokens cut to fit the context (special tokens added per chunk).
+# --------------------------------------------------------------------------- tokenising
 
-    Returns the chunks' token id lists and the sequence index of each chunk.
-    """
-    room = max_tokens - tokenizer.num_special_tokens_to_add()
+
+def to_alphabet(sequences, alphabet: str) -> list[str]:
+    """DNA models read T; RNA models read U (the dataset contract is A/C/G/T/N)."""
+    if alphabet == "rna":
+        table = str.maketrans("T", "U")
+        return [s.translate(table) for s in sequences]
+    return list(sequences)
+
+
+def _verification_sample(sequences, width: int = 600) -> list[str]:
+    """Windows of the data that a fast tokenizer must reproduce exactly: evenly spaced
+    sequences, a window around the first occurrence of every character, and one string
+    holding every character next to every other."""
+    n = len(sequences)
+    sample = [sequences[i][:width] for i in np.linspace(0, n - 1, min(n, 24)).astype(int)]
+    alphabet = sorted(set().union(*map(set, sequences)))
+    for char in alphabet:
+        for s in sequences:
+            at = s.find(char)
+            if at >= 0:
+                sample.append(s[max(0, at - width // 2) : at + width // 2])
+                break
+    mixed = "".join(a + b for a in alphabet for b in alphabet)
+    return [s for s in [*sample, mixed, mixed * 7] if s]
+
+
+def _char_table(tokenizer, alphabet) -> np.ndarray | None:
+    """Byte -> token id when the tokenizer maps each character to one token on its own."""
+    table = np.full(256, -1, dtype=np.int64)
+    for char in alphabet:
+        ids = tokenizer(char, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            return None
+        table[ord(char)] = ids[0]
+    return table
+
+
+class _TableTokenizer:
+    """Single-nucleotide vocabularies: one numpy lookup over all sequences."""
+
+    name = "lookup table"
+
+    def __init__(self, table):
+        self.table = table
+
+    def __call__(self, sequences) -> list[np.ndarray]:
+        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+        ids = self.table[np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)]
+        return np.split(ids, np.cumsum(lengths)[:-1])
+
+
+class _GreedyKmerTokenizer:
+    """NT-style vocabularies: non-overlapping k-mers left to right within runs of the
+    k-mer alphabet, single characters for the remainder of a run and anything else."""
+
+    name = "greedy k-mers"
+
+    def __init__(self, k, kmer_ids, letters, single):
+        self.k, self.kmer_ids, self.single = k, kmer_ids, single
+        self.code = np.full(256, -1, dtype=np.int64)
+        self.code[[ord(c) for c in letters]] = np.arange(len(letters))
+        self.powers = len(letters) ** np.arange(k - 1, -1, -1)
+
+    def encode_one(self, sequence: str) -> np.ndarray:
+        raw = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
+        codes = self.code[raw]
+        inside = codes >= 0
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], inside, [False]]).astype(np.int8)))
+        out, at = [], 0
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            out.append(self.single[raw[at:start]])
+            full = start + (stop - start) // self.k * self.k
+            if full > start:
+                kmers = codes[start:full].reshape(-1, self.k) @ self.powers
+                out.append(self.kmer_ids[kmers])
+            out.append(self.single[raw[full:stop]])
+            at = stop
+        out.append(self.single[raw[at:]])
+        return np.concatenate(out)
+
+    def __call__(self, sequences) -> list[np.ndarray]:
+        return [self.encode_one(s) for s in sequences]
+
+
+class _OverlappingKmerTokenizer:
+    """3UTRBERT-style vocabularies: one token per overlapping k-mer window."""
+
+    name = "overlapping k-mers"
+
+    def __init__(self, k, kmer_ids, letters, unknown):
+        self.k, self.kmer_ids, self.unknown = k, kmer_ids, unknown
+        self.code = np.full(256, -1, dtype=np.int64)
+        self.code[[ord(c) for c in letters]] = np.arange(len(letters))
+        self.powers = len(letters) ** np.arange(k - 1, -1, -1)
+
+    def encode_one(self, sequence: str) -> np.ndarray:
+        codes = self.code[np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)]
+        if len(codes) < self.k:
+            return np.full(max(len(codes) - self.k + 1, 0), self.unknown, dtype=np.int64)
+        windows = np.lib.stride_tricks.sliding_window_view(codes, self.k)
+        ok = (windows >= 0).all(axis=1)
+        kmers = self.kmer_ids[np.where(ok[:, None], windows, 0) @ self.powers]
+        return np.where(ok, kmers, self.unknown)
+
+    def __call__(self, sequences) -> list[np.ndarray]:
+        return [self.encode_one(s) for s in sequences]
+
+
+class _BatchTokenizer:
+    """Anything else (BPE, codons, ...): the tokenizer itself, called on lists."""
+
+    name = "tokenizer (batched)"
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, sequences) -> list[np.ndarray]:
+        out = []
+        for start in range(0, len(sequences), 1024):
+            batch = list(sequences[start : start + 1024])
+            ids = self.tokenizer(batch, add_special_tokens=False, verbose=False)["input_ids"]
+            out.extend(np.asarray(i, dtype=np.int64) for i in ids)
+        return out
+
+
+def _kmer_vocab(tokenizer, letters) -> tuple[int, np.ndarray] | None:
+    """The longest k > 1 for which the vocabulary holds every k-mer over `letters`."""
+    vocab = tokenizer.get_vocab()
+    lengths = {len(t) for t in vocab if len(t) > 1 and set(t) <= set(letters)}
+    for k in sorted(lengths, reverse=True):
+        if k > 8:
+            continue
+        kmers = ["".join(p) for p in itertools.product(letters, repeat=k)]
+        if all(kmer in vocab for kmer in kmers):
+            return k, np.array([vocab[kmer] for kmer in kmers], dtype=np.int64)
+    return None
+
+
+def fast_tokenizer(tokenizer, sequences):
+    """The fastest tokenising function that reproduces `tokenizer` (without special tokens)
+    exactly on a sample of `sequences`: a lookup table, greedy or overlapping k-mers, else
+    the tokenizer called on lists. Returns a callable: list of str -> list of id arrays."""
+    sample = _verification_sample(sequences)
+    alphabet = sorted(set().union(*map(set, sample)))
+    expected = [tokenizer(s, add_special_tokens=False)["input_ids"] for s in sample]
+    candidates = []
+    table = _char_table(tokenizer, alphabet)
+    if table is not None:
+        candidates.append(_TableTokenizer(table))
+    letters = "ACGU" if "U" in alphabet and "T" not in alphabet else "ACGT"
+    found = _kmer_vocab(tokenizer, letters)
+    if found is not None:
+        k, kmer_ids = found
+        if table is not None:
+            candidates.append(_GreedyKmerTokenizer(k, kmer_ids, letters, table))
+        unknown = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else -1
+        candidates.append(_OverlappingKmerTokenizer(k, kmer_ids, letters, unknown))
+    for candidate in candidates:
+        try:
+            got = candidate(sample)
+        except (IndexError, ValueError):
+            continue
+        if all(list(g) == list(e) for g, e in zip(got, expected, strict=True)):
+            log.info("tokenising with a %s (verified on %d windows)", candidate.name, len(sample))
+            return candidate
+    log.info("tokenising with the tokenizer itself (%s)", type(tokenizer).__name__)
+    return _BatchTokenizer(tokenizer)
+
+
+# --------------------------------------------------------------------------- chunks, batches
+
+
+@dataclass
+class Chunks:
+    """All chunks of all sequences, concatenated: chunk i is
+    tokens[starts[i] : starts[i] + lengths[i]] and belongs to sequence owners[i]
+    (non-decreasing); its first `head` and last `tail` tokens are special."""
+
+    tokens: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    owners: np.ndarray
+    head: int
+    tail: int
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def ids(self, index: int) -> list[int]:
+        return self.tokens[self.starts[index] : self.starts[index] + self.lengths[index]].tolist()
+
+    @property
+    def body(self) -> np.ndarray:
+        """Tokens of each chunk that are the sequence's own (pooled)."""
+        return self.lengths - self.head - self.tail
+
+
+def chunk_tokens(token_ids, prefix, suffix, max_tokens: int) -> Chunks:
+    """Cut each sequence's tokens into chunks that fit the context once framed by the special
+    tokens; an empty sequence still gets one (empty) chunk."""
+    prefix = np.asarray(prefix, dtype=np.int64)
+    suffix = np.asarray(suffix, dtype=np.int64)
+    room = max_tokens - len(prefix) - len(suffix)
     if room < 1:
         raise MrnaProbeError(f"max_tokens {max_tokens} leaves no room beside special tokens")
-    chunks, owners = [], []
-    for index, sequence in enumerate(sequences):
-        ids = tokenizer(sequence, add_special_tokens=False, verbose=False)["input_ids"]
-        for start in range(0, max(len(ids), 1), room):
-            chunks.append(tokenizer.build_inputs_with_special_tokens(ids[start : start + room]))
-            owners.append(index)
-    return chunks, np.asarray(owners)
+    n_tokens = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(token_ids))
+    n_chunks = np.maximum(1, -(-n_tokens // room))
+    owners = np.repeat(np.arange(len(token_ids)), n_chunks)
+    first = np.cumsum(n_chunks) - n_chunks
+    part = np.arange(len(owners)) - first[owners]
+    body = np.clip(n_tokens[owners] - part * room, 0, room)
+    lengths = body + len(prefix) + len(suffix)
+    starts = np.cumsum(lengths) - lengths
+    tokens = np.empty(int(lengths.sum()), dtype=np.int64)
+    flat = np.concatenate([np.asarray(t, dtype=np.int64) for t in token_ids] or [np.empty(0)])
+    seq_start = np.cumsum(n_tokens) - n_tokens
+    which = np.repeat(np.arange(len(owners)), body)
+    within = np.arange(len(which)) - np.repeat(np.cumsum(body) - body, body)
+    tokens[starts[which] + len(prefix) + within] = flat[
+        seq_start[owners[which]] + part[which] * room + within
+    ]
+    for offset, token in enumerate(prefix):
+        tokens[starts + offset] = token
+    for offset, token in enumerate(suffix):
+        tokens[starts + lengths - len(suffix) + offset] = token
+    return Chunks(tokens, starts, lengths, owners, len(prefix), len(suffix))
 
 
-def pack_batches(lengths: np.ndarray, token_budget: int) -> list[np.ndarray]:
-    """Chunk indices, longest first, packed so each padded batch holds <= token_budget tokens."""
+def token_chunks(tokenizer, sequences, max_tokens: int) -> Chunks:
+    """Chunks of `sequences` as the tokenizer frames them (special tokens per chunk)."""
+    from mrnaprobe.models import special_frame
+
+    prefix, suffix = special_frame(tokenizer)
+    ids = fast_tokenizer(tokenizer, sequences)(sequences)
+    return chunk_tokens(ids, prefix, suffix, max_tokens)
+
+
+def pack_batches(lengths: np.ndarray, token_budget: int, equal_lengths=False) -> list[np.ndarray]:
+    """Chunk indices, longest first, packed so each padded batch holds <= token_budget tokens
+    (one chunk per batch when a chunk alone is over it). With `equal_lengths`, a batch only
+    holds chunks of one length (for models whose output depends on padding)."""
+    lengths = np.asarray(lengths)
     order = np.argsort(-lengths, kind="stable")
     batches, start = [], 0
     while start < len(order):
         longest = lengths[order[start]]
-        size = max(1, token_budget // longest)
-        batches.append(order[start : start + size])
-        start += size
+        size = max(1, token_budget // max(int(longest), 1))
+        stop = min(start + size, len(order))
+        if equal_lengths:
+            stop = start + int(np.searchsorted(-lengths[order[start:stop]], -longest, "right"))
+        batches.append(order[start:stop])
+        start = stop
     return batches
 
 
-def embed_hf(sequences, spec: dict, model_path: str, cache_dir=None, threads: int = 1):
-    """Mean over all non-special tokens of all chunks of each sequence (transformers model)."""
+def split_shards(batches, lengths, shards: int) -> list[list[np.ndarray]]:
+    """Contiguous runs of the batch plan with about equal padded tokens each."""
+    cost = np.array([len(b) * lengths[b].max() for b in batches], dtype=np.float64)
+    before = np.cumsum(cost) - cost
+    total = max(cost.sum(), 1.0)
+    owner = np.minimum((before * shards / total).astype(int), shards - 1)
+    return [[b for b, o in zip(batches, owner, strict=True) if o == s] for s in range(shards)]
+
+
+def reduce_chunks(owners, sums, counts, n_sequences: int) -> np.ndarray:
+    """Per-sequence mean from per-chunk token sums, summed in chunk order (float64)."""
+    if len(owners) == 0:
+        return np.zeros((n_sequences, sums.shape[1] if sums.ndim == 2 else 0), np.float32)
+    starts = np.flatnonzero(np.diff(np.concatenate([[-1], owners])))
+    totals = np.add.reduceat(sums.astype(np.float64), starts, axis=0)
+    tokens = np.add.reduceat(counts.astype(np.float64), starts)
+    if len(starts) != n_sequences:
+        raise MrnaProbeError(f"chunks cover {len(starts)} of {n_sequences} sequences")
+    return (totals / np.maximum(tokens, 1)[:, None]).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class _LogStream:
+    """File-like object for tqdm that writes each progress update as a log line."""
+
+    def write(self, text: str) -> None:
+        text = text.strip("\r\n ")
+        if text:
+            log.info(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _is_oom(err: BaseException) -> bool:
+    import torch
+
+    text = str(err).lower()
+    return isinstance(err, torch.OutOfMemoryError) or (
+        isinstance(err, RuntimeError)
+        and ("out of memory" in text or "can't allocate memory" in text)
+    )
+
+
+def token_budget(spec: dict, device) -> int:
+    """Padded tokens per batch: `token_budget` on GPU; on CPU at most `cpu_token_budget`
+    (small batches stay in cache, which is faster there)."""
+    if str(device).startswith("cuda"):
+        return spec["token_budget"]
+    return min(spec["token_budget"], spec.get("cpu_token_budget", 2048))
+
+
+@dataclass
+class Plan:
+    """Tokenised chunks and the global batch plan (identical in every shard job)."""
+
+    chunks: Chunks
+    batches: list[np.ndarray]
+    n_sequences: int
+    tokenizer: str
+
+
+def plan_embedding(adapter, sequences, spec: dict) -> Plan:
+    """Alphabet, tokens, chunks and batches for one dataset."""
+    sequences = to_alphabet(sequences, spec.get("alphabet", "dna"))
+    started = time.perf_counter()
+    token_ids = adapter.tokenize(sequences)
+    chunks = chunk_tokens(token_ids, adapter.prefix, adapter.suffix, spec["max_tokens"])
+    budget = token_budget(spec, adapter.device)
+    batches = pack_batches(chunks.lengths, budget, not adapter.exact_padding)
+    log.info(
+        "%d sequences -> %d tokens in %d chunks (%d batches), tokenised in %.1f s",
+        len(sequences), int(chunks.body.sum()), len(chunks), len(batches),
+        time.perf_counter() - started,
+    )  # fmt: skip
+    return Plan(chunks, batches, len(sequences), type(adapter).__name__)
+
+
+def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True):
+    """Token sums of the chunks in `batches`: (chunk indices ascending, float32 sums).
+
+    The hidden states are summed over each chunk's own tokens on the device (fp32); with
+    CUDA the next batch is queued before the previous result is copied back. An
+    out-of-memory error halves the token budget and re-packs the remaining chunks."""
     import torch
     from tqdm import tqdm
-    from transformers import AutoModel, AutoTokenizer
+
+    device = adapter.device
+    cuda = str(device).startswith("cuda")
+    dtype = getattr(torch, spec.get("dtype", "bfloat16"))
+    autocast = torch.autocast("cuda", dtype=dtype, enabled=cuda and dtype != torch.float32)
+    selected = np.sort(np.concatenate(batches)) if batches else np.empty(0, np.int64)
+    row = np.full(len(chunks), -1, dtype=np.int64)
+    row[selected] = np.arange(len(selected))
+    sums = None
+    budget = token_budget(spec, device)
+    queue = list(batches)
+    bar = tqdm(
+        total=int(chunks.body[selected].sum()), unit="tok", unit_scale=True, ascii=True,
+        mininterval=30, file=_LogStream(), disable=not progress, desc="embed",
+    )  # fmt: skip
+    pending = None
+
+    def collect(item):
+        nonlocal sums
+        batch, pooled = item
+        pooled = pooled.cpu().numpy()
+        if sums is None:
+            sums = np.zeros((len(selected), pooled.shape[1]), dtype=np.float32)
+        sums[row[batch]] = pooled
+        bar.update(int(chunks.body[batch].sum()))
+
+    with torch.inference_mode():
+        while queue:
+            batch = queue.pop(0)
+            try:
+                pooled = _forward_pooled(adapter, chunks, batch, autocast, device)
+            except (RuntimeError, torch.OutOfMemoryError) as err:
+                if not _is_oom(err):
+                    raise
+                if len(batch) == 1:
+                    raise MrnaProbeError(
+                        f"out of memory on a single chunk of {chunks.lengths[batch[0]]} tokens; "
+                        "lower max_tokens or use a bigger device"
+                    ) from err
+                if cuda:
+                    torch.cuda.empty_cache()
+                budget = max(1, budget // 2)
+                rest = np.concatenate([batch, *queue])
+                queue = [rest[b] for b in pack_batches(chunks.lengths[rest], budget,
+                                                        not adapter.exact_padding)]  # fmt: skip
+                log.warning("out of memory: token budget halved to %d, retrying", budget)
+                continue
+            if pending is not None:
+                collect(pending)
+            pending = (batch, pooled)
+        if pending is not None:
+            collect(pending)
+    bar.close()
+    if sums is None:
+        sums = np.zeros((0, max(adapter.hidden_size, 0)), dtype=np.float32)
+    return selected, sums
+
+
+def _forward_pooled(adapter, chunks: Chunks, batch, autocast, device):
+    """One padded batch through the model; per-chunk sums over the chunk's own tokens."""
+    import torch
+
+    lengths = chunks.lengths[batch]
+    width = int(lengths.max())
+    position = np.arange(width)
+    valid = position < lengths[:, None]
+    index = chunks.starts[batch][:, None] + np.minimum(position, lengths[:, None] - 1)
+    ids = np.where(valid, chunks.tokens[index], adapter.pad_id)
+    keep = valid & (position >= chunks.head) & (position < (lengths - chunks.tail)[:, None])
+    cuda = str(device).startswith("cuda")
+    ids = torch.from_numpy(ids)
+    mask = torch.from_numpy(valid.astype(np.int64))
+    keep = torch.from_numpy(keep.astype(np.float32))
+    if cuda:
+        ids, mask, keep = (t.pin_memory().to(device, non_blocking=True) for t in (ids, mask, keep))
+    with autocast:
+        hidden = adapter.forward(ids, mask)
+    return torch.einsum("bw,bwh->bh", keep, hidden[:, :width].float())
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _setup(threads: int):
+    import torch
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    torch.set_num_threads(threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    kwargs = {
-        "revision": spec.get("revision"),
-        "trust_remote_code": spec["trust_remote_code"],
-        "cache_dir": cache_dir,
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(max(1, threads))
+
+
+def _info(adapter, plan: Plan, seconds: float, device: str) -> dict:
+    tokens = int(plan.chunks.body.sum())
+    return {
+        "revision": adapter.revision,
+        "params": int(adapter.n_params),
+        "device": device,
+        "sequences": plan.n_sequences,
+        "chunks": len(plan.chunks),
+        "tokens": tokens,
+        "batches": len(plan.batches),
+        "seconds": round(seconds, 3),
+        "seq_per_s": round(plan.n_sequences / max(seconds, 1e-9), 2),
+        "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
     }
-    tokenizer = AutoTokenizer.from_pretrained(model_path, **kwargs)
-    model = AutoModel.from_pretrained(model_path, **kwargs).to(device).eval()
-    if spec.get("alphabet") == "rna":
-        sequences = [s.replace("T", "U") for s in sequences]
-    chunks, owners = token_chunks(tokenizer, sequences, spec["max_tokens"])
-    lengths = np.array([len(c) for c in chunks])
-    sums = np.zeros((len(sequences), model.config.hidden_size))
-    counts = np.zeros(len(sequences))
-    special = set(tokenizer.all_special_ids)
-    batches = pack_batches(lengths, spec["token_budget"])
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
-    with torch.inference_mode(), autocast:
-        for batch in tqdm(batches, desc="embed", unit="batch", mininterval=5):
-            width = lengths[batch].max()
-            ids = np.full((len(batch), width), tokenizer.pad_token_id)
-            for row, chunk in enumerate(batch):
-                ids[row, : lengths[chunk]] = chunks[chunk]
-            ids = torch.as_tensor(ids, device=device)
-            attention = (ids != tokenizer.pad_token_id).long()
-            hidden = model(input_ids=ids, attention_mask=attention).last_hidden_state.float()
-            keep = attention.bool() & ~torch.isin(ids, torch.tensor(sorted(special), device=device))
-            pooled = (hidden * keep.unsqueeze(-1)).sum(dim=1).cpu().numpy()
-            np.add.at(sums, owners[batch], pooled)
-            np.add.at(counts, owners[batch], keep.sum(dim=1).cpu().numpy())
-    return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+
+def embed_sequences(sequences, spec: dict, source, cache_dir=None, threads: int = 1,
+                    progress: bool = True) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """Embeddings (float32, one row per sequence, dataset order) and a provenance dict."""
+    from mrnaprobe.models import load_adapter
+
+    _setup(threads)
+    device = _device()
+    adapter = load_adapter(spec, source, cache_dir, device)
+    plan = plan_embedding(adapter, sequences, spec)
+    started = time.perf_counter()
+    selected, sums = run_batches(adapter, plan.chunks, plan.batches, spec, progress)
+    embeddings = reduce_chunks(plan.chunks.owners[selected], sums,
+                               plan.chunks.body[selected], plan.n_sequences)  # fmt: skip
+    info = _info(adapter, plan, time.perf_counter() - started, device)
+    log.info("embedded: %s", info)
+    return embeddings, info
+
+
+def embed_hf(sequences, spec: dict, model_path, cache_dir=None, threads: int = 1) -> np.ndarray:
+    """Embeddings only (see `embed_sequences`)."""
+    return embed_sequences(sequences, spec, model_path, cache_dir, threads, progress=False)[0]
+
+
+def embed_shard(sequences, spec: dict, source, shard: int, shards: int, cache_dir=None,
+                threads: int = 1, progress: bool = True) -> dict:  # fmt: skip
+    """Per-chunk token sums of one shard of the global batch plan, as arrays for np.savez."""
+    from mrnaprobe.models import load_adapter
+
+    if not 0 <= shard < shards:
+        raise MrnaProbeError(f"shard {shard} is not in 0..{shards - 1}")
+    _setup(threads)
+    device = _device()
+    adapter = load_adapter(spec, source, cache_dir, device)
+    plan = plan_embedding(adapter, sequences, spec)
+    mine = split_shards(plan.batches, plan.chunks.lengths, shards)[shard]
+    log.info("shard %d of %d: %d of %d batches", shard + 1, shards, len(mine), len(plan.batches))
+    started = time.perf_counter()
+    selected, sums = run_batches(adapter, plan.chunks, mine, spec, progress)
+    info = _info(adapter, plan, time.perf_counter() - started, device)
+    return {
+        "chunk": selected,
+        "owner": plan.chunks.owners[selected],
+        "count": plan.chunks.body[selected],
+        "sums": sums,
+        "n_chunks": np.int64(len(plan.chunks)),
+        "n_sequences": np.int64(plan.n_sequences),
+        "info": np.array(repr(info)),
+    }
+
+
+def merge_shards(parts) -> np.ndarray:
+    """Embeddings from all shards' per-chunk sums (the same bytes as an unsharded run)."""
+    parts = list(parts)
+    if not parts:
+        raise MrnaProbeError("no shards to merge")
+    n_chunks, n_sequences = int(parts[0]["n_chunks"]), int(parts[0]["n_sequences"])
+    chunk = np.concatenate([p["chunk"] for p in parts])
+    if len(chunk) != n_chunks or not np.array_equal(np.sort(chunk), np.arange(n_chunks)):
+        raise MrnaProbeError(f"shards hold {len(chunk)} chunks, expected each of {n_chunks} once")
+    order = np.argsort(chunk)
+    sums = np.concatenate([p["sums"] for p in parts if len(p["chunk"])])[order]
+    owner = np.concatenate([p["owner"] for p in parts])[order]
+    count = np.concatenate([p["count"] for p in parts])[order]
+    return reduce_chunks(owner, sums, count, n_sequences)

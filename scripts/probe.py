@@ -1,17 +1,15 @@
 """Probe one dataset x model x split for every seed; one long-format parquet per seed."""
 
-import numpy as np
 import pandas as pd
 
 from mrnaprobe.cli import run_step
-from mrnaprobe.probe import check_embeddings, probe_seed
+from mrnaprobe.probe import load_embeddings, probe_seed
 from mrnaprobe.provenance import code_version, read_json
 
 
 def step(smk):
     dataset = pd.read_parquet(smk.input.dataset)
-    X = np.load(smk.input.embeddings, allow_pickle=False)
-    check_embeddings(X, dataset, smk.input.embeddings)
+    X = load_embeddings(smk.input.embeddings, dataset)
     sidecar = read_json(smk.input.sidecar)
     split = pd.read_parquet(smk.input.split)
     provenance = {

@@ -11,7 +11,8 @@ from mrnaprobe.data import build_dataset, resolve_source, sha256sum, target_fram
 
 
 def build(name, config, mirror, **override):
-    entry = {**config["datasets"][name], **override}
+    """The full real dataset (the default config's `subsample` left out)."""
+    entry = {**config["datasets"][name], "subsample": None, **override}
     join = entry.get("join")
     join_path = mirror / join["source"]["path"] if join else None
     return build_dataset(name, entry, mirror / entry["source"]["path"], join_path)
@@ -48,6 +49,14 @@ def test_fasta_labels_come_from_headers(default_config, mirror):
     assert table["bound"].value_counts().to_dict() == {0.0: 8000, 1.0: 2000}
     assert table["chromosome"].str.startswith("chr").all()
     assert (table["sequence"].str.count("N") == table["sequence"].str.len()).sum() == 8
+
+
+def test_subsample_is_seeded_and_logged(default_config, mirror, caplog):
+    caplog.set_level("INFO")
+    first = build("rbp-elavl1", default_config, mirror, subsample={"rows": 500, "seed": 3})
+    again = build("rbp-elavl1", default_config, mirror, subsample={"rows": 500, "seed": 3})
+    assert len(first) == 500 and first.equals(again)
+    assert "kept 500 of 10000 rows (seed 3), 9500 dropped" in caplog.text
 
 
 def test_half_life_is_joined_by_gene_name(default_config, mirror, caplog):

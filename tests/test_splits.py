@@ -131,7 +131,7 @@ def test_compositional_groups_on_real_5utrs(default_config, mirror):
     from mrnaprobe.data import build_dataset
     from mrnaprobe.splits import compositional_summary
 
-    entry = default_config["datasets"]["mrl-sample-human"]
+    entry = {**default_config["datasets"]["mrl-sample-human"], "subsample": None}
     dataset = build_dataset("mrl", entry, mirror / entry["source"]["path"])
     groups = compositional_summary(dataset, entry["compositional"], entry["targets"])
     assert groups["A+B+"]["n"] == 2067 and groups["A-B+"]["n"] == 438
