@@ -30,12 +30,6 @@ def check_consistency(config: dict) -> None:
         raise MrnaProbeError(
             f"config key split_fractions: {fractions} sum to {sum(fractions):g}, not 1"
         )
-    for name, model in config["models"].items():
-        if model["kind"] != "kmer" and model["max_tokens"] > model["token_budget"]:
-            raise MrnaProbeError(
-                f"config key models.{name}.token_budget: {model['token_budget']} is below "
-                f"max_tokens {model['max_tokens']}; a batch must hold one whole chunk"
-            )
     for name, entry in config["datasets"].items():
         sources = {"source": entry["source"], "join.source": entry.get("join", {}).get("source")}
         for key, source in sources.items():

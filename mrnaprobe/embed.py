@@ -17,6 +17,7 @@ per-chunk sums in chunk order, so a sharded run gives the same bytes as an unsha
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ def _char_table(tokenizer, alphabet) -> np.ndarray | None:
     """Byte -> token id when the tokenizer maps each character to one token on its own."""
     table = np.full(256, -1, dtype=np.int64)
     for char in alphabet:
-        ids = tokenizer(char, add_special_tokens=False)["input_ids"]
+        ids = tokenizer(char, add_special_tokens=False, verbose=False)["input_ids"]
         if len(ids) != 1:
             return None
         table[ord(char)] = ids[0]
@@ -290,7 +291,7 @@ def fast_tokenizer(tokenizer, sequences):
     the tokenizer called on lists. Returns a callable: list of str -> list of id arrays."""
     sample = _verification_sample(sequences)
     alphabet = sorted(set().union(*map(set, sample)))
-    expected = [tokenizer(s, add_special_tokens=False)["input_ids"] for s in sample]
+    expected = [tokenizer(s, add_special_tokens=False, verbose=False)["input_ids"] for s in sample]
     candidates = []
     table = _char_table(tokenizer, alphabet)
     if table is not None:
@@ -646,7 +647,7 @@ def embed_shard(sequences, spec: dict, source, shard: int, shards: int, cache_di
         "sums": sums,
         "n_chunks": np.int64(len(plan.chunks)),
         "n_sequences": np.int64(plan.n_sequences),
-        "info": np.array(repr(info)),
+        "info": np.array(json.dumps(info)),
     }
 
 

@@ -12,9 +12,14 @@ FOLDS = ("train", "val", "test")
 def random_folds(n: int, seed: int, fractions) -> np.ndarray:
     """Fold per row as mRNABench splits: train vs rest, then rest halved, both with `seed`."""
     rows = np.arange(n)
-    train, rest = train_test_split(rows, train_size=fractions[0], random_state=seed)
     val_share = fractions[1] / (fractions[1] + fractions[2])
-    val, test = train_test_split(rest, train_size=val_share, random_state=seed)
+    try:
+        train, rest = train_test_split(rows, train_size=fractions[0], random_state=seed)
+        val, test = train_test_split(rest, train_size=val_share, random_state=seed)
+    except ValueError as err:
+        raise MrnaProbeError(
+            f"split seed {seed}: {n} rows are too few for fractions {list(fractions)}"
+        ) from err
     folds = np.empty(n, dtype=object)
     folds[train], folds[val], folds[test] = "train", "val", "test"
     return folds

@@ -1,38 +1,88 @@
-"""Embed one dataset with one catalog model: .npy rows in dataset order + JSON sidecar."""
+"""Embed one dataset with one catalog model (Snakemake script of rules embed, embed_shard).
+
+embed_shard: per-chunk token sums of shard i of n -> .npz.
+embed: the .npy (rows in dataset order) + JSON sidecar, either computed here (baselines,
+unsharded models) or merged from the shards' .npz files.
+"""
+
+import json
 
 import numpy as np
 import pandas as pd
 
+from mrnaprobe import MrnaProbeError
 from mrnaprobe.cli import run_step
-from mrnaprobe.embed import embed_hf, naive_baseline
+from mrnaprobe.embed import (
+    composition_baseline,
+    embed_sequences,
+    embed_shard,
+    merge_shards,
+    naive_baseline,
+)
 from mrnaprobe.provenance import code_version, read_json, write_json
+
+
+def model_source(smk, spec):
+    """Where the weights come from: the workflow-built folder, or the hub id / folder."""
+    return smk.input.model if spec["kind"] == "random-init" else spec["source"]
 
 
 def step(smk):
     spec = smk.params.spec
     sequences = pd.read_parquet(smk.input.dataset, columns=["sequence"])["sequence"].tolist()
+    threads, cache = smk.threads, smk.params.model_cache
+    if smk.rule == "embed_shard":
+        shard, shards = int(smk.wildcards.shard), int(smk.wildcards.shards)
+        arrays = embed_shard(sequences, spec, model_source(smk, spec), shard, shards,
+                             cache, threads)  # fmt: skip
+        with open(smk.output[0], "wb") as handle:
+            np.savez(handle, **arrays)
+        return
+
+    info = {}
+    source = spec.get("source", smk.wildcards.model)
     if spec["kind"] == "kmer":
         low, high = spec["k"]
         embeddings = naive_baseline(sequences, range(low, high + 1))
         source, revision = "kmer-naive-baseline", f"k{low}-{high}"
+    elif spec["kind"] == "composition":
+        embeddings = composition_baseline(sequences)
+        source, revision = "composition-baseline", "v1"
     else:
-        source = smk.input.model if spec["kind"] == "random-init" else spec["source"]
-        embeddings = embed_hf(sequences, spec, source, smk.params.model_cache, smk.threads)
-        revision = spec["revision"] if spec["kind"] == "hf" else f"init_seed{spec['init_seed']}"
+        shard_files = list(smk.input.get("shards", []))
+        if shard_files:
+            parts = [dict(np.load(path)) for path in shard_files]
+            embeddings = merge_shards(parts)
+            info = json.loads(str(parts[0]["info"]))
+            info["shards"] = len(parts)
+        else:
+            embeddings, info = embed_sequences(sequences, spec, model_source(smk, spec),
+                                               cache, threads)  # fmt: skip
+        if spec["kind"] == "random-init":
+            source, revision = smk.wildcards.model, f"init_seed{spec['init_seed']}"
+        else:
+            revision = info.get("revision") or spec["revision"]
+    if embeddings.shape[0] != len(sequences):
+        raise MrnaProbeError(f"{embeddings.shape[0]} embeddings for {len(sequences)} sequences")
     np.save(smk.output.embeddings, embeddings)
     write_json(
         {
             "model": smk.wildcards.model,
             "kind": spec["kind"],
-            "source": source if spec["kind"] == "hf" else smk.wildcards.model,
+            "family": spec.get("family"),
+            "source": source,
             "revision": revision,
+            "requested_revision": spec.get("revision"),
             "pooling": spec["pooling"],
+            "max_tokens": spec.get("max_tokens"),
+            "alphabet": spec.get("alphabet"),
             "dim": int(embeddings.shape[1]),
             "dtype": str(embeddings.dtype),
             "rows": int(embeddings.shape[0]),
             "dataset": smk.wildcards.dataset,
             "dataset_sha256": read_json(smk.input.info)["sha256"],
             "code_version": code_version(),
+            "run": info,
         },
         smk.output.sidecar,
     )

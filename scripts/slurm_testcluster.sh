@@ -38,7 +38,7 @@ pid_of() { # recorded PID of a daemon we started, if it is still alive
   local f="$STATE/$1.pid" pid
   [[ -s $f ]] || return 1
   pid=$(<"$f")
-  alive "$pid" && [[ $(</proc/"$pid"/comm) == "$1"* ]] && echo "$pid"
+  alive "$pid" && [[ $(</proc/"$pid"/comm) == "$1" ]] && echo "$pid"
 }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
@@ -214,7 +214,7 @@ start_slurm() {
   if [[ $(node_state) =~ ^(down|drain) ]]; then
     scontrol update nodename="$NODE" state=resume || true
   fi
-  wait_for 60 "node $NODE to become idle (state: $(node_state))" node_up
+  wait_for 60 "node $NODE to come up (sinfo)" node_up
 }
 
 cmd_start() {

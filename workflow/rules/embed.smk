@@ -1,3 +1,29 @@
+from pathlib import Path
+
+from mrnaprobe.models import (
+    build_spec,
+    needs_model_folder,
+    resolve_models,
+    run_spec,
+    shard_count,
+)
+
+# Full model specs: config `models:` (names or entries) resolved against the catalog. Plain
+# Python: nothing is imported from torch/transformers and no model is loaded here.
+MODEL_SPECS = resolve_models(
+    config["models"],
+    config.get("model_catalog") or Path(workflow.basedir) / "config" / "models.yaml",
+    workflow.source_path("../schemas/config.schema.yaml"),
+)
+# Shards per model x dataset; 1 means one `embed` job, N > 1 means N `embed_shard` jobs
+# (each its own output, so a rerun redoes only missing shards) merged by `embed`.
+EMBED_SHARDS = {
+    (model, dataset): shard_count(spec, dataset, DATASETS[dataset])
+    for model, spec in MODEL_SPECS.items()
+    for dataset in DATASETS
+}
+
+
 rule random_model:
     output:
         directory("results/models/{model}"),
@@ -9,16 +35,58 @@ rule random_model:
         mem_mb=2000,
         runtime=10,
     params:
-        spec=lambda wc: MODELS[wc.model],
+        spec=lambda wc: build_spec(MODEL_SPECS[wc.model]),
     script:
         "../../scripts/random_model.py"
+
+
+rule embed_shard:
+    input:
+        dataset="results/data/{dataset}.parquet",
+        model=lambda wc: (
+            f"results/models/{wc.model}"
+            if needs_model_folder(MODEL_SPECS[wc.model])
+            else []
+        ),
+    output:
+        "results/embeddings/{model}/shards/{dataset}/{shard}-of-{shards}.npz",
+    log:
+        "results/logs/embed/{model}/{dataset}.shard{shard}-of-{shards}.log",
+    benchmark:
+        "results/benchmarks/embed/{model}/{dataset}.shard{shard}-of-{shards}.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
+        shards=r"\d+",
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
+    resources:
+        gpu=lambda wc: MODEL_SPECS[wc.model]["gpus"],
+        mem_mb=lambda wc: MODEL_SPECS[wc.model]["mem_mb"],
+        runtime=lambda wc: MODEL_SPECS[wc.model]["runtime"],
+    params:
+        spec=lambda wc: run_spec(MODEL_SPECS[wc.model]),
+        model_cache=config["model_cache"],
+    script:
+        "../../scripts/embed.py"
 
 
 rule embed:
     input:
         dataset="results/data/{dataset}.parquet",
         info="results/data/{dataset}.json",
-        model=model_folder,
+        model=lambda wc: (
+            f"results/models/{wc.model}"
+            if needs_model_folder(MODEL_SPECS[wc.model])
+            and EMBED_SHARDS[wc.model, wc.dataset] == 1
+            else []
+        ),
+        shards=lambda wc: [
+            f"results/embeddings/{wc.model}/shards/{wc.dataset}/{shard}-of-{shards}.npz"
+            for shards in [EMBED_SHARDS[wc.model, wc.dataset]]
+            if shards > 1
+            for shard in range(shards)
+        ],
     output:
         embeddings="results/embeddings/{model}/{dataset}.npy",
         sidecar="results/embeddings/{model}/{dataset}.json",
@@ -30,11 +98,19 @@ rule embed:
         "../../envs/embed.yaml"
     threads: 2
     resources:
-        gpu=lambda wc: MODELS[wc.model]["gpus"],
-        mem_mb=lambda wc: MODELS[wc.model]["mem_mb"],
-        runtime=lambda wc: MODELS[wc.model]["runtime"],
+        gpu=lambda wc: (
+            MODEL_SPECS[wc.model]["gpus"]
+            if EMBED_SHARDS[wc.model, wc.dataset] == 1
+            else 0
+        ),
+        mem_mb=lambda wc: MODEL_SPECS[wc.model]["mem_mb"],
+        runtime=lambda wc: (
+            MODEL_SPECS[wc.model]["runtime"]
+            if EMBED_SHARDS[wc.model, wc.dataset] == 1
+            else 30
+        ),
     params:
-        spec=lambda wc: MODELS[wc.model],
+        spec=lambda wc: run_spec(MODEL_SPECS[wc.model]),
         model_cache=config["model_cache"],
     script:
         "../../scripts/embed.py"

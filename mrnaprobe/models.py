@@ -1,0 +1,408 @@
+"""Model catalog and adapters: one small class per kind of model.
+
+The catalog (`config/models.yaml`) names every model the workflow knows; the config's
+`models:` picks from it by name and may override any field. Resolution happens in plain
+Python without importing torch or transformers, so that `snakemake -n` plans embed jobs
+(with their GPU, memory and runtime) without loading anything.
+
+An *adapter* loads one kind of model and turns a batch of token ids into per-token hidden
+states. Everything else (alphabet, tokenising, chunking, batching, pooling, shards, OOM
+back-off, progress) is the engine in `mrnaprobe.embed`, shared by every kind. Adding a model
+of an existing kind is therefore a catalog entry; a new kind is one subclass of `Adapter`
+registered with `@register("kind-name")`.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import yaml
+
+from mrnaprobe import MrnaProbeError
+
+#: Kinds computed from the sequence alone (no weights, no GPU, never sharded).
+FEATURE_KINDS = ("kmer", "composition")
+#: Kinds whose weights the workflow builds itself (rule random_model), so no `source`.
+BUILT_KINDS = ("random-init",)
+
+#: Defaults for every catalog or config entry (the schema documents them but sets none, so
+#: that a config entry overriding a catalog entry does not reset its other fields).
+MODEL_DEFAULTS = {
+    "revision": "main",
+    "alphabet": "dna",
+    "trust_remote_code": False,
+    "imports": [],
+    "layer": -1,
+    "max_tokens": 512,
+    "token_budget": 16384,
+    "cpu_token_budget": 2048,
+    "pooling": "mean",
+    "dtype": "bfloat16",
+    "shards": 1,
+    "gpus": 0,
+    "mem_mb": 4000,
+    "runtime": 60,
+}
+KIND_DEFAULTS = {
+    "kmer": {"k": [3, 7]},
+    "random-init": {"hidden_size": 64, "layers": 2, "heads": 2, "init_seed": 0},
+}
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def load_catalog(path) -> dict[str, dict]:
+    """The `models:` mapping of a catalog file (name -> entry)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MrnaProbeError(f"model catalog {path} not found")
+    catalog = (yaml.safe_load(path.read_text()) or {}).get("models")
+    if not isinstance(catalog, dict):
+        raise MrnaProbeError(f"model catalog {path} has no `models:` mapping")
+    return catalog
+
+
+def resolve_models(models, catalog_path=None, schema_path=None) -> dict[str, dict]:
+    """Full specs (defaults filled in) for the config's `models:`.
+
+    `models` is a list of catalog names, or a mapping name -> entry where an entry is
+    - null or {}: the catalog entry of that name;
+    - without `kind`, or with `catalog: <name>`: that catalog entry with these fields
+      overriding it;
+    - with `kind` and no `catalog`: a self-contained model (the catalog is not read).
+    Idempotent: resolving already-resolved specs returns equal specs. With `schema_path`
+    (the workflow's config schema) every catalog entry used is checked against `$defs/model`.
+    """
+    catalog = None
+    names = models if isinstance(models, list) else list(models)
+    resolved = {}
+    for name in names:
+        entry = {} if isinstance(models, list) else dict(models[name] or {})
+        if "kind" not in entry or "catalog" in entry:
+            if catalog is None:
+                if catalog_path is None:
+                    raise MrnaProbeError(f"model {name} names no kind and there is no catalog")
+                catalog = load_catalog(catalog_path)
+                if schema_path is not None:
+                    check_entries(catalog, schema_path, f"model catalog {catalog_path}")
+            base = entry.pop("catalog", name)
+            if base not in catalog:
+                raise MrnaProbeError(
+                    f"model {name}: {base!r} is not in the model catalog {catalog_path}"
+                )
+            entry = {**copy.deepcopy(catalog[base]), **entry}
+        resolved[name] = complete_spec(name, entry)
+    return resolved
+
+
+def check_entries(entries: dict, schema_path, where: str) -> None:
+    """Validate model entries against the schema's `$defs/model`; one-line error."""
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/model"})
+    for name, entry in entries.items():
+        error = jsonschema.exceptions.best_match(validator.iter_errors(entry))
+        if error is not None:
+            key = ".".join(str(part) for part in [name, *error.absolute_path])
+            raise MrnaProbeError(f"{where}: {key}: {error.message}")
+
+
+def complete_spec(name: str, entry: dict) -> dict:
+    """Defaults filled in and the fields each kind needs checked (one-line errors)."""
+    kind = entry.get("kind")
+    if kind not in FEATURE_KINDS and kind not in ADAPTERS:
+        known = ", ".join(sorted([*FEATURE_KINDS, *ADAPTERS]))
+        raise MrnaProbeError(f"model {name}: kind {kind!r} is not one of {known}")
+    spec = {**MODEL_DEFAULTS, **KIND_DEFAULTS.get(kind, {}), **entry}
+    if kind not in FEATURE_KINDS + BUILT_KINDS and not spec.get("source"):
+        raise MrnaProbeError(f"model {name}: kind {kind} needs `source` (hub id or folder)")
+    if kind in FEATURE_KINDS:
+        spec["shards"] = 1
+    return spec
+
+
+def shard_count(spec: dict, dataset: str, dataset_entry: dict | None = None) -> int:
+    """Shards for one model x dataset: the model's `shards` (a number, or dataset -> number),
+    else the dataset's own `shards`, else 1. Baselines are never sharded."""
+    if spec["kind"] in FEATURE_KINDS:
+        return 1
+    shards = spec.get("shards", 1)
+    if isinstance(shards, dict):
+        shards = shards.get(dataset, (dataset_entry or {}).get("shards", 1))
+    return max(1, int(shards))
+
+
+#: Fields that cannot change an embedding: left out of the rules' params, so that tuning
+#: them (e.g. memory for SLURM) does not make Snakemake recompute embeddings.
+RESOURCE_FIELDS = ("gpus", "mem_mb", "runtime", "shards")
+DOC_FIELDS = ("description", "optional", "requires", "tokenization")
+#: Fields that define a random-init model's weights (rule random_model).
+BUILD_FIELDS = ("hidden_size", "layers", "heads", "max_tokens", "init_seed")
+
+
+def run_spec(spec: dict) -> dict:
+    """The spec an embed job needs (the `spec` param of the embed rules)."""
+    return {k: v for k, v in spec.items() if k not in RESOURCE_FIELDS + DOC_FIELDS}
+
+
+def build_spec(spec: dict) -> dict:
+    """The fields that define a random-init model (the `spec` param of rule random_model)."""
+    return {k: spec[k] for k in BUILD_FIELDS}
+
+
+def needs_model_folder(spec: dict) -> bool:
+    """Whether the embed job reads a model built by the workflow (random-init)."""
+    return spec["kind"] in BUILT_KINDS
+
+
+# --------------------------------------------------------------------------- adapters
+
+ADAPTERS: dict[str, type[Adapter]] = {}
+
+
+def register(*kinds: str):
+    """Class decorator: make an adapter available under these `kind` names."""
+
+    def wrap(cls):
+        for kind in kinds:
+            ADAPTERS[kind] = cls
+        cls.kinds = kinds
+        return cls
+
+    return wrap
+
+
+def load_adapter(spec: dict, source, cache_dir=None, device: str = "cpu") -> Adapter:
+    """The adapter of the spec's kind, with its weights and tokenizer loaded on `device`."""
+    for module in spec.get("imports", []):
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise MrnaProbeError(
+                f"kind {spec['kind']} model {source} needs the python package {module!r} "
+                f"(pip install {spec.get('requires', module)})"
+            ) from err
+    return ADAPTERS[spec["kind"]](spec, str(source), cache_dir, device)
+
+
+class Adapter:
+    """Interface between the embedding engine and one kind of model.
+
+    Subclasses set, in `__init__` (after loading weights and tokenizer):
+
+    - `prefix`, `suffix`: token ids the model expects around every chunk (e.g. CLS ... EOS);
+      they are fed to the model but left out of the mean;
+    - `pad_id`: the id written into padded positions;
+    - `exact_padding`: True when right-padding a chunk cannot change the hidden states of
+      its real tokens (the model honours an attention mask, or it is causal); otherwise the
+      engine only batches chunks of equal length;
+    - `hidden_size`, `n_params`, `revision` (the commit actually loaded, for provenance);
+
+    and implement
+
+    - `tokenize(sequences) -> list[np.ndarray]`: token ids of each whole sequence, without
+      special tokens (the engine cuts them into chunks of `max_tokens` minus the frame);
+    - `forward(ids, mask) -> Tensor[batch, length, hidden]`: per-token hidden states of a
+      right-padded batch (`ids`, `mask` are LongTensors on the adapter's device).
+    """
+
+    kinds: ClassVar[tuple[str, ...]] = ()
+    device: str
+    prefix: list[int]
+    suffix: list[int]
+    pad_id: int
+    exact_padding: bool
+    hidden_size: int
+    n_params: int
+    revision: str | None
+
+    def tokenize(self, sequences) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def forward(self, ids, mask):
+        raise NotImplementedError
+
+
+class HFAdapter(Adapter):
+    """Models loaded with transformers' Auto classes (from the hub cache or a folder).
+
+    Tokenising takes the fastest route that reproduces the model's own tokenizer on a
+    sample of the data (`mrnaprobe.embed.fast_tokenizer`): a lookup table for
+    single-nucleotide vocabularies, greedy k-mers for NT-style vocabularies, else the
+    tokenizer itself on the whole list at once.
+    """
+
+    auto_class: ClassVar[str] = "AutoModel"
+    causal: ClassVar[bool] = False
+    use_mask: ClassVar[bool] = True
+
+    def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
+        import transformers
+
+        self.spec, self.device = spec, device
+        kwargs = {
+            "revision": spec.get("revision"),
+            "trust_remote_code": spec.get("trust_remote_code", False),
+            "cache_dir": cache_dir,
+        }
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
+        auto = getattr(transformers, spec.get("auto_class", self.auto_class))
+        model = auto.from_pretrained(source, **kwargs)
+        self.model = model.to(device).eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        # hidden_states[layer] unless the base model's last_hidden_state is what is asked
+        self.layer = spec.get("layer", -1)
+        base = spec.get("auto_class", self.auto_class) == "AutoModel" and self.layer == -1
+        self.select_layer = None if base else self.layer
+        parameters = inspect.signature(self.model.forward).parameters
+        self.pass_mask = self.use_mask and "attention_mask" in parameters
+        self.exact_padding = bool(self.pass_mask or spec.get("causal", self.causal))
+        config = self.model.config
+        self.hidden_size = getattr(config, "hidden_size", None) or getattr(config, "d_model", 0)
+        self.n_params = sum(p.numel() for p in self.model.parameters())
+        self.revision = getattr(config, "_commit_hash", None) or spec.get("revision")
+        self.prefix, self.suffix = special_frame(self.tokenizer)
+        pads = (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, 0)
+        self.pad_id = next(i for i in pads if i is not None)
+
+    def tokenize(self, sequences) -> list[np.ndarray]:
+        from mrnaprobe.embed import fast_tokenizer
+
+        return fast_tokenizer(self.tokenizer, sequences)(sequences)
+
+    def forward(self, ids, mask):
+        kwargs = {"input_ids": ids}
+        if self.pass_mask:
+            kwargs["attention_mask"] = mask
+        if self.select_layer is not None:
+            kwargs["output_hidden_states"] = True
+        return last_hidden(self.model(**kwargs), self.select_layer)
+
+
+@register("encoder", "hf", "random-init")
+class EncoderAdapter(HFAdapter):
+    """Bidirectional (masked-LM) encoders: BERT, ESM, NT, DNABERT-2, RNA-FM, RiNALMo, ...
+
+    `AutoModel` (`last_hidden_state`) unless the entry names another `auto_class` (NT-v2
+    ships only `AutoModelForMaskedLM`: then `hidden_states[layer]`). The attention mask makes
+    padded batches exact. `random-init` is this adapter on the untrained encoder the
+    workflow builds (`build_random_encoder`).
+    """
+
+
+@register("causal-lm")
+class CausalLMAdapter(HFAdapter):
+    """Autoregressive language models (GPT-2/Llama-style, GENERator, ...): `hidden_states[layer]`
+    of `AutoModelForCausalLM`. Causal attention makes right padding exact."""
+
+    auto_class = "AutoModelForCausalLM"
+    causal = True
+
+
+@register("ssm")
+class SSMAdapter(HFAdapter):
+    """State-space / long-convolution models (HyenaDNA, Caduceus, Mamba): no attention mask
+    is passed. Padding is exact only for causal models (`causal: true` in the entry, e.g.
+    HyenaDNA); otherwise (Caduceus is bidirectional) only equal-length chunks share a batch."""
+
+    use_mask = False
+
+
+@register("orthrus")
+class OrthrusAdapter(Adapter):
+    """Orthrus (Mamba, contrastive mRNA model): one-hot A/C/G/T tracks in, per-nucleotide
+    hidden states out (`model(x, channel_last=True)`); N is an all-zero column. Needs the
+    `mamba-ssm` CUDA kernels. 4-track checkpoints only (6-track ones need CDS/splice tracks)."""
+
+    def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
+        from transformers import AutoModel
+
+        self.device = device
+        self.model = AutoModel.from_pretrained(
+            source, revision=spec.get("revision"), trust_remote_code=True, cache_dir=cache_dir
+        )
+        self.model = self.model.to(device).eval()
+        self.prefix, self.suffix, self.pad_id = [], [], 4
+        self.exact_padding = bool(spec.get("causal", False))
+        self.hidden_size = 0  # taken from the first batch
+        self.n_params = sum(p.numel() for p in self.model.parameters())
+        self.revision = getattr(self.model.config, "_commit_hash", None) or spec.get("revision")
+
+    def tokenize(self, sequences) -> list[np.ndarray]:
+        from mrnaprobe.embed import NUCLEOTIDE_CODE
+
+        table = NUCLEOTIDE_CODE.astype(np.int64)
+        table[table < 0] = 4
+        table[ord("U")] = 3
+        return [table[np.frombuffer(s.encode("ascii"), np.uint8)] for s in sequences]
+
+    def forward(self, ids, mask):
+        import torch
+
+        one_hot = torch.nn.functional.one_hot(ids, 5)[..., :4].float()
+        return self.model(one_hot, channel_last=True)
+
+
+@register("evo2")
+class Evo2Adapter(Adapter):
+    """Evo 2 (StripedHyena 2, causal) through the `evo2` package: byte-level tokens,
+    embeddings of the block named by `layer` (e.g. `blocks.16.pre_norm`, the middle of
+    evo2_7b). Optional: needs a GPU with the package's kernels (Hopper for FP8 on 40b)."""
+
+    def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
+        try:
+            from evo2 import Evo2
+        except ImportError as err:
+            raise MrnaProbeError("kind evo2 needs the `evo2` package (pip install evo2)") from err
+        self.device = device
+        self.model = Evo2(source.rsplit("/", 1)[-1])
+        self.layer = spec["layer"] if isinstance(spec.get("layer"), str) else "norm"
+        self.prefix, self.suffix, self.pad_id = [], [], 1
+        self.exact_padding = True  # causal
+        self.hidden_size = 0
+        self.n_params = sum(p.numel() for p in self.model.model.parameters())
+        self.revision = spec.get("revision")
+
+    def tokenize(self, sequences) -> list[np.ndarray]:
+        return [np.asarray(self.model.tokenizer.tokenize(s), dtype=np.int64) for s in sequences]
+
+    def forward(self, ids, mask):
+        _, embeddings = self.model(ids, return_embeddings=True, layer_names=[self.layer])
+        return embeddings[self.layer]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def special_frame(tokenizer) -> tuple[list[int], list[int]]:
+    """Token ids the tokenizer adds before and after a sequence (e.g. [CLS], [SEP])."""
+    probe = "ACGTACGTAC"
+    bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    full = tokenizer(probe, add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(bare) + 1):
+        if full[start : start + len(bare)] == bare:
+            return list(full[:start]), list(full[start + len(bare) :])
+    raise MrnaProbeError("cannot tell the tokenizer's special tokens from the sequence's")
+
+
+def last_hidden(output, layer: int | None):
+    """Per-token hidden states from a model output: `hidden_states[layer]` when a layer is
+    given, else `last_hidden_state`, else the first tensor of a tuple output."""
+    if layer is not None:
+        states = getattr(output, "hidden_states", None)
+        if states is None and isinstance(output, tuple | list):
+            states = next(o for o in output if isinstance(o, tuple | list))
+        return states[layer]
+    if hasattr(output, "last_hidden_state"):
+        return output.last_hidden_state
+    if isinstance(output, tuple | list):
+        return output[0]
+    return output

@@ -1,0 +1,87 @@
+"""Parity of mrnaprobe.linear with the scikit-learn estimators mRNABench uses."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, RidgeCV
+
+from mrnaprobe.linear import ALPHAS, fit_logistic, fit_ridge
+
+
+def problem(n, d, seed, dtype=np.float64, constant_column=False):
+    """Correlated features (low-rank plus noise), a noisy linear target and 3 labels."""
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((n, 5))
+    X = latent @ rng.standard_normal((5, d)) + 0.3 * rng.standard_normal((n, d)) + 2.0
+    if constant_column:
+        X[:, 0] = 3.0
+    y = latent @ rng.standard_normal(5) + rng.standard_normal(n)
+    Y = (latent @ rng.standard_normal((5, 3)) + rng.standard_normal((n, 3)) > 0.5).astype(int)
+    return X.astype(dtype), y, Y
+
+
+CASES = {
+    "d<n": dict(n=120, d=30),
+    "d>n": dict(n=40, d=90),
+    "float32": dict(n=120, d=30, dtype=np.float32),
+    "float32 d>n": dict(n=40, d=90, dtype=np.float32),
+    "constant column": dict(n=120, d=30, constant_column=True),
+    "constant column d>n": dict(n=40, d=90, constant_column=True),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_ridge_matches_ridgecv(case):
+    chosen = set()
+    for seed in range(4):
+        X, y, _ = problem(seed=seed, **CASES[case])
+        X = X * 10.0 ** (seed - 2)  # feature scale relative to alpha moves the choice
+        ours = fit_ridge(X, y)
+        ref = RidgeCV(alphas=ALPHAS).fit(X, y)
+        assert ours.alpha_ == ref.alpha_
+        Xtest = problem(seed=seed + 100, **CASES[case])[0]
+        scale = np.abs(ref.predict(Xtest)).max()
+        np.testing.assert_allclose(ours.predict(Xtest), ref.predict(Xtest), atol=1e-5 * scale)
+        chosen.add(ours.alpha_)
+    assert len(chosen) > 1, "cases should exercise more than one alpha"
+
+
+@pytest.mark.parametrize("alphas", [(100.0, 0.5), (1e4, 1e-2, 3.0), (30.0,)])
+def test_ridge_custom_alphas(alphas):
+    X, y, _ = problem(n=80, d=10, seed=3)
+    ref = RidgeCV(alphas=list(alphas)).fit(X, y)
+    ours = fit_ridge(X, y, alphas=alphas)
+    assert ours.alpha_ == ref.alpha_
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_logistic_matches_logisticregression(case):
+    """Reference fitted on float64: sklearn's lbfgs stops early on float32 input."""
+    X, _, Y = problem(seed=7, **CASES[case])
+    Xtest = problem(seed=8, **CASES[case])[0]
+    for C in (1.0, 0.05):
+        ours = fit_logistic(X, Y, C=C)(Xtest)
+        assert ours.shape == (len(Xtest), Y.shape[1])
+        ref = np.column_stack(
+            [
+                LogisticRegression(C=C, max_iter=5000, tol=1e-10)
+                .fit(X.astype(np.float64), Y[:, j])
+                .predict_proba(Xtest)[:, 1]
+                for j in range(Y.shape[1])
+            ]
+        )
+        np.testing.assert_allclose(ours, ref, atol=2e-3)
+
+
+def test_logistic_single_label_and_int8():
+    X, _, Y = problem(n=150, d=12, seed=2)
+    Y = Y[:, :1].astype(np.int8)
+    ref = LogisticRegression(max_iter=5000, tol=1e-10).fit(X, Y[:, 0]).predict_proba(X)[:, 1]
+    np.testing.assert_allclose(fit_logistic(X, Y)(X)[:, 0], ref, atol=1e-3)
+
+
+def test_logistic_rejects_single_class_label():
+    X, _, Y = problem(n=50, d=5, seed=1)
+    Y[:, 1] = 0
+    with pytest.raises(ValueError, match="both classes"):
+        fit_logistic(X, Y)
