@@ -4,6 +4,8 @@ import argparse
 import logging
 import sys
 
+from threadpoolctl import threadpool_limits
+
 from mrnaprobe import MrnaProbeError, __version__
 
 
@@ -18,7 +20,8 @@ def run_step(step, snakemake) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         handlers=handlers, force=True)  # fmt: skip
     try:
-        step(snakemake)
+        with threadpool_limits(snakemake.threads):  # BLAS threads = the job's threads
+            step(snakemake)
     except MrnaProbeError as err:
         job = " ".join(f"{name}={value}" for name, value in snakemake.wildcards.items())
         message = f"[{job}] {err}" if job else str(err)
