@@ -20,7 +20,14 @@ def test_default_config_dry_run_plans_every_stage(mirror):
     done = snakemake("-n", "--config", f"mirror={mirror}")
     assert done.returncode == 0, done.stderr[-2000:]
     plan = done.stdout
-    for rule, count in {"dataset": 7, "homology": 7, "embed": 14, "probe": 30, "split": 15, "report": 1}.items():
+    for rule, count in {
+        "dataset": 7,
+        "homology": 7,
+        "embed": 14,
+        "probe": 30,
+        "split": 15,
+        "report": 1,
+    }.items():
         assert any(line.split() == [rule, str(count)] for line in plan.splitlines()), rule
 
 
@@ -82,3 +89,10 @@ def test_end_to_end_metrics_carry_provenance(small_run):
         small_run / "results/splits/vep-clinvar-utr5/homology.audit.json", typ="series"
     )
     assert audit["test_violations_max"] == 0
+
+
+def test_python_api_example_runs(mirror):
+    done = subprocess.run([sys.executable, "scripts/example_api.py"], cwd=ROOT,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ribosome_load" in done.stdout and "pearson" in done.stdout

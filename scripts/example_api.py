@@ -1,0 +1,20 @@
+"""The README's Python API example: probe one real dataset without Snakemake."""
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from mrnaprobe.data import build_dataset
+from mrnaprobe.embed import naive_baseline
+from mrnaprobe.probe import probe_seed
+from mrnaprobe.report import summarise
+from mrnaprobe.splits import make_split
+
+entry = yaml.safe_load(Path("config/config.yaml").read_text())["datasets"]["mrl-hl-leppek"]
+dataset = build_dataset("mrl-hl-leppek", entry, "../shared/data/" + entry["source"]["path"])
+X = naive_baseline(dataset["sequence"].tolist())
+seeds = [2541, 413, 411]
+split = make_split("random", dataset, None, seeds, {"fractions": (0.7, 0.15, 0.15)})
+metrics = pd.concat(probe_seed(dataset, X, split, entry["targets"], s) for s in seeds)
+print(summarise(metrics.assign(dataset="mrl-hl-leppek", model="kmer", split="random")))
