@@ -17,4 +17,5 @@ X = naive_baseline(dataset["sequence"].tolist())
 seeds = [2541, 413, 411]
 split = make_split("random", dataset, None, seeds, {"fractions": (0.7, 0.15, 0.15)})
 metrics = pd.concat(probe_seed(dataset, X, split, entry["targets"], s) for s in seeds)
-print(summarise(metrics.assign(dataset="mrl-hl-leppek", model="kmer", split="random")))
+summary = summarise(metrics.assign(dataset="mrl-hl-leppek", model="kmer", split="random"))
+print(summary[summary["fold"] == "test"].to_string(index=False))
