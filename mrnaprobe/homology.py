@@ -63,7 +63,9 @@ def all_vs_all_hits(sequences, settings: dict, threads: int = 1) -> tuple[pd.Dat
             raise MrnaProbeError(f"mmseqs easy-search failed ({done.returncode}): {last[0]}")
         hits = pd.read_csv(out, sep="\t", names=HIT_COLUMNS, dtype={"query": int, "target": int})
     hits = hits[hits["query"] != hits["target"]].reset_index(drop=True)
-    return hits, " ".join(command[1:4] + ["<hits>", "<tmp>"] + command[6:])
+    return hits, " ".join(
+        ["mmseqs", "easy-search", "<seqs>", "<seqs>", "<hits>", "<tmp>", *command[6:]]
+    )
 
 
 def single_linkage_clusters(n: int, hits: pd.DataFrame) -> np.ndarray:
