@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import MIRROR
+
 pytestmark = pytest.mark.slurm
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "scripts" / "slurm_testcluster.sh"
 SMALL_CONFIG = ROOT / "tests" / "configs" / "small.yaml"
-MIRROR = ROOT.parent / "shared" / "data"  # source files, looked up by name (config `mirror`)
 FAULT_SNAKEFILE = ROOT / "tests" / "slurm_fault" / "Snakefile"
 # The harness's cluster: partitions and account that replace the profile's placeholders.
 PLACEHOLDERS = {"<cpu_partition>": "debug", "<gpu_partition>": "gpu", "<account>": "mrnaprobe"}
