@@ -6,7 +6,10 @@ from mrnaprobe.config import check_config
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default run; a --configfile given on the command line replaces it rather than extending it.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 try:

@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import json
 import logging
 import re
 from pathlib import Path
@@ -115,12 +116,74 @@ def normalise_sequences(sequences: pd.Series, ids: pd.Series, path) -> pd.Series
     return normalised
 
 
+def is_label_array(spec: dict) -> bool:
+    """A multilabel target read from one column of 0/1 arrays (mRNABench's parquet schema)."""
+    return spec["task"] == "multilabel" and "columns" not in spec
+
+
 def target_columns(targets: dict) -> dict:
     """Map each target name to the source columns it reads."""
     return {
-        name: spec["columns"] if spec["task"] == "multilabel" else [spec.get("column", name)]
+        name: spec["columns"]
+        if spec["task"] == "multilabel" and "columns" in spec
+        else [spec.get("column", name)]
         for name, spec in targets.items()
     }
+
+
+def label_array(cell, row, column, path) -> np.ndarray | None:
+    """One cell of a label-array column as a 1-D float array (None: missing)."""
+    if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
+        return None
+    if isinstance(cell, str):  # a list written as text, e.g. "[0, 1, 0]" in a csv
+        try:
+            cell = json.loads(cell)
+        except ValueError:
+            cell = None
+    try:
+        values = np.asarray(cell, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = np.empty((0, 0))
+    if values.ndim != 1 or len(values) == 0:
+        raise MrnaProbeError(
+            f"{path}: row {row + 1}: multilabel column {column!r} value {str(cell)[:40]!r} "
+            "is not a list of numbers"
+        )
+    return values
+
+
+def expand_label_arrays(raw: pd.Series, name: str, spec: dict, path) -> pd.DataFrame:
+    """A column of per-row label arrays as one 0/1 column per label, `{name}:{label}`.
+
+    Every array must have the same length, equal to `labels` (a count or the label names)
+    when the catalog gives it; a missing cell leaves all labels of that row missing.
+    """
+    arrays = {row: label_array(cell, row, raw.name, path) for row, cell in raw.items()}
+    present = {row: values for row, values in arrays.items() if values is not None}
+    if not present:
+        raise MrnaProbeError(f"{path}: multilabel column {raw.name!r} has no values")
+    first = next(iter(present))
+    width = len(present[first])
+    for row, values in present.items():
+        if len(values) != width:
+            raise MrnaProbeError(
+                f"{path}: row {row + 1}: multilabel column {raw.name!r} has {len(values)} "
+                f"labels, row {first + 1} has {width}"
+            )
+    labels = spec.get("labels", width)
+    names = labels if isinstance(labels, list) else [str(i) for i in range(labels)]
+    if len(names) != width:
+        raise MrnaProbeError(
+            f"{path}: multilabel column {raw.name!r} holds {width} labels per row, "
+            f"the catalog's target {name!r} expects {len(names)}"
+        )
+    matrix = np.full((len(raw), width), np.nan)
+    for i, values in enumerate(arrays.values()):
+        if values is not None:
+            matrix[i] = values
+    columns = [f"{name}:{label}" for label in names]
+    log.info("target %s: column %s expanded into %d labels", name, raw.name, width)
+    return pd.DataFrame(matrix, index=raw.index, columns=columns)
 
 
 def apply_value_map(frame: pd.DataFrame, name: str, spec: dict, path) -> pd.DataFrame:
@@ -196,6 +259,8 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     needed += [c for cols in target_columns(targets).values() for c in cols]
     require_columns(frame, needed, path)
     for target, spec in targets.items():
+        if "map" in spec and is_label_array(spec):
+            raise MrnaProbeError(f"{path}: target {target!r}: `map` does not apply to label arrays")
         if "map" in spec:
             frame = apply_value_map(frame, target, spec, path)
     if subsample := entry.get("subsample"):
@@ -217,8 +282,12 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
         if key in columns:
             out[key] = frame[columns[key]].astype("string")
     for target, source_columns in target_columns(targets).items():
+        task = targets[target]["task"]
+        if is_label_array(targets[target]):
+            labels = expand_label_arrays(frame[source_columns[0]], target, targets[target], path)
+            source_columns, frame = list(labels.columns), frame.join(labels)
         for column in source_columns:
-            out[column] = target_values(frame[column], targets[target]["task"], path)
+            out[column] = target_values(frame[column], task, path)
             if missing := int(out[column].isna().sum()):
                 log.info("target %s column %s: %d rows missing", target, column, missing)
     return out.reset_index(drop=True)
@@ -252,7 +321,12 @@ def target_values(raw: pd.Series, task: str, path) -> pd.Series:
 
 def target_frame(dataset: pd.DataFrame, target: str, spec: dict):
     """Rows with a measured target, and its values: (row index array, (n,) or (n, L) array)."""
-    columns = target_columns({target: spec})[target]
+    if is_label_array(spec):  # expanded by the data stage into `{target}:{label}` columns
+        columns = [c for c in dataset.columns if c.startswith(f"{target}:")]
+        if not columns:
+            raise MrnaProbeError(f"dataset has no label columns {target}:* for target {target!r}")
+    else:
+        columns = target_columns({target: spec})[target]
     values = dataset[columns].to_numpy(dtype=np.float64)
     present = ~np.isnan(values).any(axis=1)
     if spec["task"] != "multilabel":

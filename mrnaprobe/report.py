@@ -114,3 +114,104 @@ def paired_scatter(table: pd.DataFrame, first: str, second: str, path, title: st
     fig.tight_layout()
     fig.savefig(path, dpi=150, metadata={"Software": None})
     plt.close(fig)
+
+
+# Pre-training objective and molecule of each catalog `family` (figures d and f).
+FAMILY_PRETRAINING = {
+    "baseline": ("baseline", "none"),
+    "random-init": ("baseline", "none"),
+    "nucleotide-transformer": ("masked-LM", "DNA"),
+    "dnabert2": ("masked-LM", "DNA"),
+    "dnabert-s": ("contrastive", "DNA"),
+    "caduceus": ("masked-LM", "DNA"),
+    "hyenadna": ("causal-LM", "DNA"),
+    "evo2": ("causal-LM", "DNA"),
+    "rna-fm": ("masked-LM", "RNA"),
+    "rinalmo": ("masked-LM", "RNA"),
+    "utr-lm": ("masked-LM", "RNA"),
+    "splicebert": ("masked-LM", "RNA"),
+    "ernie-rna": ("masked-LM", "RNA"),
+    "rna-msm": ("masked-LM", "RNA"),
+    "3utrbert": ("masked-LM", "RNA"),
+    "orthrus": ("contrastive", "RNA"),
+}
+
+
+def annotated_scores(summary: pd.DataFrame, models: dict, datasets: dict, split=None):
+    """Headline test scores with each model's objective/molecule and each task's tags.
+
+    `models`: name -> spec with `family` (unknown families count as objective/molecule
+    "other"); `datasets`: name -> catalog entry with `task_family` and `resolution` (absent:
+    the dataset name and "transcript"). `split`: keep one split type (default all).
+    """
+    rows = primary(summary)
+    if split is not None:
+        rows = rows[rows["split"] == split]
+    family = rows["model"].map(lambda m: (models.get(m) or {}).get("family", "other"))
+    pretraining = family.map(lambda f: FAMILY_PRETRAINING.get(f, ("other", "other")))
+    rows = rows.assign(
+        family=family,
+        objective=pretraining.str[0],
+        molecule=pretraining.str[1],
+        task_family=rows["dataset"].map(lambda d: datasets.get(d, {}).get("task_family", d)),
+        resolution=rows["dataset"].map(
+            lambda d: datasets.get(d, {}).get("resolution", "transcript")
+        ),
+    )
+    return rows
+
+
+def group_means(rows: pd.DataFrame, by: list) -> pd.DataFrame:
+    """Mean headline score and 95% CI (1.96 * SE over model x task cells) per group."""
+    grouped = rows.groupby(by, sort=True)["mean"]
+    table = grouped.agg(score="mean", std="std", n="count").reset_index()
+    table["ci95"] = 1.96 * table["std"].fillna(0.0) / np.sqrt(table["n"])
+    return table.drop(columns="std")
+
+
+def grouped_bars(table: pd.DataFrame, x: str, hue: str, path_stem, title: str) -> None:
+    """Bars of `score` +- `ci95`, groups along `x`, one colour per `hue`; PNG and PDF."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs, hues = sorted(table[x].unique()), sorted(table[hue].unique())
+    width = 0.8 / max(len(hues), 1)
+    fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(xs), 3.6))
+    for k, level in enumerate(hues):
+        part = table[table[hue] == level].set_index(x).reindex(xs)
+        positions = np.arange(len(xs)) + (k - (len(hues) - 1) / 2) * width
+        ax.bar(positions, part["score"], width, yerr=part["ci95"], capsize=2, label=level)
+    ax.set_xticks(range(len(xs)), xs, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("test Pearson r / AUPRC")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(f"{path_stem}.png", dpi=150, metadata={"Software": None})
+    fig.savefig(
+        f"{path_stem}.pdf", metadata={"Creator": None, "Producer": None, "CreationDate": None}
+    )
+    plt.close(fig)
+
+
+def global_vs_local(summary, models: dict, datasets: dict, path_stem, split="random"):
+    """Figure (d): objective (contrastive, masked-LM, causal-LM, baseline) x task resolution.
+
+    Transcript-level ("global") vs nucleotide-resolution ("local") tasks come from each
+    dataset's `resolution`; returns the plotted table.
+    """
+    rows = annotated_scores(summary, models, datasets, split)
+    table = group_means(rows, ["resolution", "objective"])
+    grouped_bars(table, "resolution", "objective", path_stem,
+                 "Global vs local tasks by pre-training objective")  # fmt: skip
+    return table
+
+
+def dna_vs_rna(summary, models: dict, datasets: dict, path_stem, split="random"):
+    """Figure (f): DNA- vs RNA-pretrained models (and baselines) per dataset `task_family`."""
+    rows = annotated_scores(summary, models, datasets, split)
+    table = group_means(rows, ["task_family", "molecule"])
+    grouped_bars(table, "task_family", "molecule", path_stem,
+                 "DNA- vs RNA-pretrained models per task family")  # fmt: skip
+    return table

@@ -305,6 +305,7 @@ snakemake = Named()
 snakemake.input = Named(**paths["input"])
 snakemake.output = Named(out=paths["output"])
 snakemake.log = []
+snakemake.threads = 1
 snakemake.params = Named(seeds=[1], targets={"y": {"task": "regression"}})
 snakemake.wildcards = Named(dataset="toy", model="m", split="random")
 runpy.run_path(paths["script"], init_globals={"snakemake": snakemake})
