@@ -195,6 +195,8 @@ class _TableTokenizer:
     def __call__(self, sequences) -> list[np.ndarray]:
         lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
         ids = self.table[np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)]
+        if (ids < 0).any():
+            raise ValueError("a character outside the verified alphabet")
         return np.split(ids, np.cumsum(lengths)[:-1])
 
 
@@ -463,7 +465,6 @@ class Plan:
     chunks: Chunks
     batches: list[np.ndarray]
     n_sequences: int
-    tokenizer: str
 
 
 def plan_embedding(adapter, sequences, spec: dict) -> Plan:
@@ -479,7 +480,7 @@ def plan_embedding(adapter, sequences, spec: dict) -> Plan:
         len(sequences), int(chunks.body.sum()), len(chunks), len(batches),
         time.perf_counter() - started,
     )  # fmt: skip
-    return Plan(chunks, batches, len(sequences), type(adapter).__name__)
+    return Plan(chunks, batches, len(sequences))
 
 
 def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True):
@@ -516,19 +517,22 @@ def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True):
         sums[row[batch]] = pooled
         bar.update(int(chunks.body[batch].sum()))
 
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast:  # entered once: weights are cast once
         while queue:
             batch = queue.pop(0)
+            failed = None
             try:
-                pooled = _forward_pooled(adapter, chunks, batch, autocast, device)
+                pooled = _forward_pooled(adapter, chunks, batch, cuda)
             except (RuntimeError, torch.OutOfMemoryError) as err:
                 if not _is_oom(err):
                     raise
+                failed = str(err).splitlines()[0]  # the traceback (and its tensors) goes
+            if failed is not None:
                 if len(batch) == 1:
                     raise MrnaProbeError(
-                        f"out of memory on a single chunk of {chunks.lengths[batch[0]]} tokens; "
-                        "lower max_tokens or use a bigger device"
-                    ) from err
+                        f"out of memory on a single chunk of {chunks.lengths[batch[0]]} tokens "
+                        f"({failed}); lower max_tokens or use a bigger device"
+                    )
                 if cuda:
                     torch.cuda.empty_cache()
                 budget = max(1, budget // 2)
@@ -548,8 +552,8 @@ def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True):
     return selected, sums
 
 
-def _forward_pooled(adapter, chunks: Chunks, batch, autocast, device):
-    """One padded batch through the model; per-chunk sums over the chunk's own tokens."""
+def _forward_pooled(adapter, chunks: Chunks, batch, cuda: bool):
+    """One padded batch through the model; per-chunk fp32 sums over the chunk's own tokens."""
     import torch
 
     lengths = chunks.lengths[batch]
@@ -559,15 +563,15 @@ def _forward_pooled(adapter, chunks: Chunks, batch, autocast, device):
     index = chunks.starts[batch][:, None] + np.minimum(position, lengths[:, None] - 1)
     ids = np.where(valid, chunks.tokens[index], adapter.pad_id)
     keep = valid & (position >= chunks.head) & (position < (lengths - chunks.tail)[:, None])
-    cuda = str(device).startswith("cuda")
     ids = torch.from_numpy(ids)
     mask = torch.from_numpy(valid.astype(np.int64))
     keep = torch.from_numpy(keep.astype(np.float32))
     if cuda:
-        ids, mask, keep = (t.pin_memory().to(device, non_blocking=True) for t in (ids, mask, keep))
-    with autocast:
-        hidden = adapter.forward(ids, mask)
-    return torch.einsum("bw,bwh->bh", keep, hidden[:, :width].float())
+        moved = (t.pin_memory().to(adapter.device, non_blocking=True) for t in (ids, mask, keep))
+        ids, mask, keep = moved
+    hidden = adapter.forward(ids, mask)
+    with torch.autocast("cuda", enabled=False):
+        return torch.einsum("bw,bwh->bh", keep, hidden[:, :width].float())
 
 
 def _device() -> str:
@@ -657,6 +661,8 @@ def merge_shards(parts) -> np.ndarray:
     if not parts:
         raise MrnaProbeError("no shards to merge")
     n_chunks, n_sequences = int(parts[0]["n_chunks"]), int(parts[0]["n_sequences"])
+    if any((int(p["n_chunks"]), int(p["n_sequences"])) != (n_chunks, n_sequences) for p in parts):
+        raise MrnaProbeError("shards come from different batch plans (dataset or model changed)")
     chunk = np.concatenate([p["chunk"] for p in parts])
     if len(chunk) != n_chunks or not np.array_equal(np.sort(chunk), np.arange(n_chunks)):
         raise MrnaProbeError(f"shards hold {len(chunk)} chunks, expected each of {n_chunks} once")

@@ -43,7 +43,6 @@ MODEL_DEFAULTS = {
     "cpu_token_budget": 2048,
     "pooling": "mean",
     "dtype": "bfloat16",
-    "shards": 1,
     "gpus": 0,
     "mem_mb": 4000,
     "runtime": 60,
@@ -120,7 +119,7 @@ def complete_spec(name: str, entry: dict) -> dict:
     if kind not in FEATURE_KINDS and kind not in ADAPTERS:
         known = ", ".join(sorted([*FEATURE_KINDS, *ADAPTERS]))
         raise MrnaProbeError(f"model {name}: kind {kind!r} is not one of {known}")
-    spec = {**MODEL_DEFAULTS, **KIND_DEFAULTS.get(kind, {}), **entry}
+    spec = copy.deepcopy({**MODEL_DEFAULTS, **KIND_DEFAULTS.get(kind, {}), **entry})
     if kind not in FEATURE_KINDS + BUILT_KINDS and not spec.get("source"):
         raise MrnaProbeError(f"model {name}: kind {kind} needs `source` (hub id or folder)")
     if kind in FEATURE_KINDS:
@@ -129,13 +128,15 @@ def complete_spec(name: str, entry: dict) -> dict:
 
 
 def shard_count(spec: dict, dataset: str, dataset_entry: dict | None = None) -> int:
-    """Shards for one model x dataset: the model's `shards` (a number, or dataset -> number),
-    else the dataset's own `shards`, else 1. Baselines are never sharded."""
+    """Embed jobs for one model x dataset: the model's `shards` (a number, or its entry for
+    this dataset when a mapping), else the dataset's own `shards`, else 1. Baselines: 1."""
     if spec["kind"] in FEATURE_KINDS:
         return 1
-    shards = spec.get("shards", 1)
+    shards = spec.get("shards")
     if isinstance(shards, dict):
-        shards = shards.get(dataset, (dataset_entry or {}).get("shards", 1))
+        shards = shards.get(dataset)
+    if shards is None:
+        shards = (dataset_entry or {}).get("shards", 1)
     return max(1, int(shards))
 
 
@@ -327,7 +328,10 @@ class OrthrusAdapter(Adapter):
 
         self.device = device
         self.model = AutoModel.from_pretrained(
-            source, revision=spec.get("revision"), trust_remote_code=True, cache_dir=cache_dir
+            source,
+            revision=spec.get("revision"),
+            trust_remote_code=spec.get("trust_remote_code", False),  # the catalog opts in
+            cache_dir=cache_dir,
         )
         self.model = self.model.to(device).eval()
         self.prefix, self.suffix, self.pad_id = [], [], 4

@@ -53,8 +53,12 @@ def step(smk):
         if shard_files:
             parts = [dict(np.load(path)) for path in shard_files]
             embeddings = merge_shards(parts)
-            info = json.loads(str(parts[0]["info"]))
-            info["shards"] = len(parts)
+            runs = [json.loads(str(part["info"])) for part in parts]
+            seconds = sum(run["seconds"] for run in runs)  # device seconds, all shards
+            info = {**runs[0], "shards": len(parts), "seconds": round(seconds, 3),
+                    "shard_seconds": [run["seconds"] for run in runs],
+                    "seq_per_s": round(runs[0]["sequences"] / max(seconds, 1e-9), 2),
+                    "tokens_per_s": round(runs[0]["tokens"] / max(seconds, 1e-9), 1)}  # fmt: skip
         else:
             embeddings, info = embed_sequences(sequences, spec, model_source(smk, spec),
                                                cache, threads)  # fmt: skip

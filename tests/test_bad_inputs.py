@@ -556,8 +556,7 @@ class Loading(Exception):
         "encoder",
         "causal-lm",
         "ssm",
-        pytest.param("orthrus", marks=pytest.mark.xfail(
-            strict=True, reason="models.OrthrusAdapter passes trust_remote_code=True always")),
+        "orthrus",
     ],
 )  # fmt: skip
 def test_hub_models_run_no_remote_code_unless_the_entry_says_so(kind, monkeypatch):

@@ -42,12 +42,6 @@ def source_by_file(file):
     raise ValueError(f"no catalog source is named {file!r}")
 
 
-def model_folder(wildcards):
-    """The saved random-init model an embed job loads; hub models need no input file."""
-    if MODELS[wildcards.model]["kind"] == "random-init":
-        return f"results/models/{wildcards.model}"
-    return []
-
 
 def audit_outputs():
     """The leakage audit of every dataset x split type in the config."""
