@@ -215,3 +215,36 @@ def dna_vs_rna(summary, models: dict, datasets: dict, path_stem, split="random")
     grouped_bars(table, "task_family", "molecule", path_stem,
                  "DNA- vs RNA-pretrained models per task family")  # fmt: skip
     return table
+
+
+def best_checkpoints(summary: pd.DataFrame, models: dict, datasets: dict) -> pd.DataFrame:
+    """Table-2 style: per split, task family and model family, the best checkpoint's score.
+
+    A checkpoint's score is its mean headline test metric over the family's tasks: Pearson r
+    for regression, AUPRC in % for classification.
+    """
+    rows = annotated_scores(summary, models, datasets)
+    rows = rows.assign(
+        score=np.where(rows["metric"] == "pearson", rows["mean"], 100 * rows["mean"])
+    )
+    keys = ["split", "task_family", "family"]
+    per_model = rows.groupby([*keys, "model"], sort=True)["score"].mean().reset_index()
+    best = per_model.sort_values("score", ascending=False, kind="stable").groupby(keys).head(1)
+    return best.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def best_checkpoints_markdown(table: pd.DataFrame) -> str:
+    """One markdown table per split: model families x task families, best score (checkpoint)."""
+    sections = []
+    for split, part in table.groupby("split", sort=True):
+        cells = part.assign(cell=[f"{s:.3g} ({m})" for s, m in zip(part["score"], part["model"],
+                                                                   strict=True)])  # fmt: skip
+        grid = cells.pivot(index="family", columns="task_family", values="cell").fillna("")
+        lines = [f"### {split} split", "", "| model family | " + " | ".join(grid.columns) + " |",
+                 "|" + "---|" * (len(grid.columns) + 1)]  # fmt: skip
+        lines += [f"| {family} | " + " | ".join(row) + " |" for family, row in grid.iterrows()]
+        sections.append("\n".join(lines))
+    note = (
+        "Best checkpoint per model family: test Pearson r (regression) or AUPRC % (classification)."
+    )
+    return note + "\n\n" + "\n\n".join(sections) + "\n"

@@ -85,6 +85,10 @@ def test_end_to_end_metrics_carry_provenance(small_run):
         "vep-clinvar-utr5 / pathogenic (auprc)"
         in (small_run / "results/tables/leaderboard.md").read_text()
     )
+    best = pd.read_csv(small_run / "results/tables/best_checkpoints.csv")
+    assert set(best["split"]) == {"random", "homology"} and best["score"].notna().all()
+    for figure in ("leakage.png", "compositional.png", "global_local.pdf", "dna_rna.png"):
+        assert (small_run / "results/figures" / figure).stat().st_size > 5_000, figure
     audit = pd.read_json(
         small_run / "results/splits/vep-clinvar-utr5/homology.audit.json", typ="series"
     )

@@ -17,6 +17,12 @@ def dataset_splits(dataset):
     return DATASETS[dataset].get("splits", config["splits"])
 
 
+def data_stage_entry(dataset):
+    """The catalog fields the data stage reads (labels for figures do not trigger reruns)."""
+    ignored = {"description", "task_family", "resolution", "splits", "compositional"}
+    return {k: v for k, v in DATASETS[dataset].items() if k not in ignored}
+
+
 def source_path(source):
     """Where Snakemake finds a source file (mirror, local path or download cache)."""
     return resolve_source(source, config["mirror"], config["download_cache"])

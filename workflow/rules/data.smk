@@ -34,6 +34,6 @@ rule dataset:
         mem_mb=4000,
         runtime=15,
     params:
-        entry=lambda wc: DATASETS[wc.dataset],
+        entry=lambda wc: data_stage_entry(wc.dataset),
     script:
         "../../scripts/dataset.py"

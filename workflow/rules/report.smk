@@ -15,6 +15,8 @@ rule report:
         leakage="results/tables/leakage.csv",
         leakage_experiment="results/tables/leakage_experiment.csv",
         compositional_experiment="results/tables/compositional_experiment.csv",
+        table2="results/tables/best_checkpoints.csv",
+        table2_md="results/tables/best_checkpoints.md",
         heatmap=report(
             "results/figures/heatmap.png",
             caption="../report/heatmap.rst",
@@ -30,6 +32,21 @@ rule report:
             caption="../report/compositional.rst",
             category="Splits",
         ),
+        global_local=report(
+            "results/figures/global_local.png",
+            caption="../report/global_local.rst",
+            category="Models",
+        ),
+        global_local_pdf="results/figures/global_local.pdf",
+        dna_rna=report(
+            "results/figures/dna_rna.png",
+            caption="../report/dna_rna.rst",
+            category="Models",
+        ),
+        dna_rna_pdf="results/figures/dna_rna.pdf",
+    params:
+        models=MODEL_SPECS,
+        datasets=DATASETS,
     log:
         "results/logs/report.log",
     conda:
