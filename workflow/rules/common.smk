@@ -48,7 +48,6 @@ def source_by_file(file):
     raise ValueError(f"no catalog source is named {file!r}")
 
 
-
 def audit_outputs():
     """The leakage audit of every dataset x split type in the config."""
     return [

@@ -44,12 +44,12 @@ rule report:
             category="Models",
         ),
         dna_rna_pdf="results/figures/dna_rna.pdf",
-    params:
-        models=MODEL_SPECS,
-        datasets=DATASETS,
     log:
         "results/logs/report.log",
     conda:
         "../../envs/probe.yaml"
+    params:
+        models=MODEL_SPECS,
+        datasets=DATASETS,
     script:
         "../../scripts/report.py"
