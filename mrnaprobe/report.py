@@ -42,6 +42,18 @@ def leaderboard(summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def save_figure(fig, path) -> None:
+    """Write a figure as PNG at `path` and as PDF beside it, without timestamps (reproducible)."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=150, metadata={"Software": None})
+    fig.savefig(Path(path).with_suffix(".pdf"),
+                metadata={"Creator": None, "Producer": None, "CreationDate": None})  # fmt: skip
+    plt.close(fig)
+
+
 def heatmap(summary: pd.DataFrame, path) -> None:
     """(Model, split) x tasks heatmap of the headline test metric (PNG)."""
     import matplotlib
@@ -62,8 +74,7 @@ def heatmap(summary: pd.DataFrame, path) -> None:
     fig.colorbar(image, ax=ax, label="test Pearson r / AUPRC")
     ax.set_title("Linear-probe test score (mean over seeds)")
     fig.tight_layout()
-    fig.savefig(path, dpi=150, metadata={"Software": None})
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def leakage_table(audits) -> pd.DataFrame:
@@ -112,8 +123,7 @@ def paired_scatter(table: pd.DataFrame, first: str, second: str, path, title: st
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=150, metadata={"Software": None})
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # Pre-training objective and molecule of each catalog `family` (figures d and f).
@@ -188,11 +198,7 @@ def grouped_bars(table: pd.DataFrame, x: str, hue: str, path_stem, title: str) -
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(f"{path_stem}.png", dpi=150, metadata={"Software": None})
-    fig.savefig(
-        f"{path_stem}.pdf", metadata={"Creator": None, "Producer": None, "CreationDate": None}
-    )
-    plt.close(fig)
+    save_figure(fig, f"{path_stem}.png")
 
 
 def global_vs_local(summary, models: dict, datasets: dict, path_stem, split="random"):
@@ -248,3 +254,11 @@ def best_checkpoints_markdown(table: pd.DataFrame) -> str:
         "Best checkpoint per model family: test Pearson r (regression) or AUPRC % (classification)."
     )
     return note + "\n\n" + "\n\n".join(sections) + "\n"
+
+
+def task_bars(summary: pd.DataFrame, path, split: str = "random") -> None:
+    """Figure (e): headline test score per task, one bar per model, 95% CIs over seeds."""
+    rows = primary(summary)
+    rows = rows[rows["split"] == split].rename(columns={"mean": "score"})
+    grouped_bars(rows, "task_label", "model", str(path).removesuffix(".png"),
+                 f"Test score per task, {split} split (mean +- 95% CI over seeds)")  # fmt: skip

@@ -16,6 +16,7 @@ from mrnaprobe.report import (
     paired,
     paired_scatter,
     summarise,
+    task_bars,
 )
 
 EXPERIMENTS = {
@@ -31,6 +32,7 @@ def step(smk):
     summary.to_csv(smk.output.summary, index=False, float_format="%.6g")
     Path(smk.output.leaderboard).write_text(leaderboard(summary))
     heatmap(summary, smk.output.heatmap)
+    task_bars(summary, smk.output.task_bars)
     models, datasets = smk.params.models, smk.params.datasets
     best = best_checkpoints(summary, models, datasets)
     best.to_csv(smk.output.table2, index=False, float_format="%.6g")

@@ -100,3 +100,16 @@ def test_python_api_example_runs(mirror):
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ribosome_load" in done.stdout and "pearson" in done.stdout
+
+
+@pytest.mark.slow
+def test_html_report_holds_every_figure_with_its_caption(small_run):
+    config = ROOT / "tests" / "configs" / "small.yaml"
+    done = snakemake("--directory", str(small_run), "--configfile", str(config),
+                     "--config", f"mirror={MIRROR}", "--report", "report.html",
+                     cwd=small_run)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = (small_run / "report.html").read_text()
+    for figure in ("heatmap", "leakage", "compositional", "task_bars", "global_local", "dna_rna"):
+        assert f"{figure}.png" in html, figure
+    assert "Homology leakage" in html and "Compositional generalisation" in html

@@ -22,16 +22,25 @@ rule report:
             caption="../report/heatmap.rst",
             category="Leaderboard",
         ),
+        heatmap_pdf="results/figures/heatmap.pdf",
         leakage_figure=report(
             "results/figures/leakage.png",
             caption="../report/leakage.rst",
             category="Splits",
         ),
+        leakage_figure_pdf="results/figures/leakage.pdf",
         compositional_figure=report(
             "results/figures/compositional.png",
             caption="../report/compositional.rst",
             category="Splits",
         ),
+        compositional_figure_pdf="results/figures/compositional.pdf",
+        task_bars=report(
+            "results/figures/task_bars.png",
+            caption="../report/task_bars.rst",
+            category="Leaderboard",
+        ),
+        task_bars_pdf="results/figures/task_bars.pdf",
         global_local=report(
             "results/figures/global_local.png",
             caption="../report/global_local.rst",
