@@ -26,18 +26,10 @@ from mrnaprobe.embed import (
     token_chunks,
 )
 from mrnaprobe.models import complete_spec, load_adapter
+from tests.helpers import cosine, random_sequences
 
 SPEC = complete_spec("tiny", {"kind": "random-init", "hidden_size": 16, "layers": 2, "heads": 2,
                               "max_tokens": 32, "token_budget": 256})  # fmt: skip
-
-
-def random_sequences(lengths, seed=0, alphabet="ACGT"):
-    rng = np.random.default_rng(seed)
-    return ["".join(rng.choice(list(alphabet), n)) for n in lengths]
-
-
-def cosine(a, b):
-    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 def test_kmer_counts_are_overlapping_and_skip_n():

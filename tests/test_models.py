@@ -22,21 +22,13 @@ from mrnaprobe.models import (
     shard_count,
 )
 from tests.conftest import MIRROR, ROOT
+from tests.helpers import cosine, random_sequences
 
 CATALOG = ROOT / "config" / "models.yaml"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 FAMILIES = {"nucleotide-transformer", "dnabert2", "dnabert-s", "hyenadna", "caduceus", "rna-fm",
             "rinalmo", "utr-lm", "splicebert", "ernie-rna", "rna-msm", "3utrbert", "orthrus",
             "evo2", "baseline", "random-init"}  # fmt: skip
-
-
-def random_sequences(lengths, seed=0, alphabet="ACGT"):
-    rng = np.random.default_rng(seed)
-    return ["".join(rng.choice(list(alphabet), n)) for n in lengths]
-
-
-def cosine(a, b):
-    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 # --------------------------------------------------------------------------- catalog
