@@ -34,8 +34,13 @@ def write_fasta(sequences, path) -> None:
             handle.write(f">{row}\n{sequence}\n")
 
 
-def search_command(query, target, out, tmp, settings: dict, threads: int) -> list[str]:
-    """The MMseqs2 easy-search command line for a nucleotide search on both strands."""
+def search_command(
+    query, target, out, tmp, settings: dict, threads: int, longest: int
+) -> list[str]:
+    """The MMseqs2 easy-search command line for a nucleotide search on both strands.
+
+    `--max-seq-len` covers the longest sequence (MMseqs2 would cut longer ones).
+    """
     return [
         mmseqs_binary(), "easy-search", str(query), str(target), str(out), str(tmp),
         "--search-type", "3", "--strand", "2",
@@ -43,6 +48,7 @@ def search_command(query, target, out, tmp, settings: dict, threads: int) -> lis
         "-c", str(settings["coverage"]), "--cov-mode", str(settings["cov_mode"]),
         "-k", str(settings["kmer"]), "-s", str(settings["sensitivity"]),
         "--max-seqs", str(settings["max_seqs"]),
+        "--max-seq-len", str(max(65535, longest)),
         "--format-output", ",".join(HIT_COLUMNS),
         "--threads", str(threads), "-v", "1",
     ]  # fmt: skip
@@ -56,7 +62,8 @@ def all_vs_all_hits(sequences, settings: dict, threads: int = 1) -> tuple[pd.Dat
     with tempfile.TemporaryDirectory(prefix="mrnaprobe-mmseqs-") as tmp:
         fasta, out = Path(tmp, "seqs.fa"), Path(tmp, "hits.tsv")
         write_fasta(sequences, fasta)
-        command = search_command(fasta, fasta, out, Path(tmp, "work"), settings, threads)
+        longest = max(len(s) for s in sequences)
+        command = search_command(fasta, fasta, out, Path(tmp, "work"), settings, threads, longest)
         done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
         if done.returncode != 0:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

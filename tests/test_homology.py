@@ -36,6 +36,8 @@ def planted():
         "short-1snv": short[:25] + ("A" if short[25] != "A" else "C") + short[26:],
     }
     rows |= {f"unrelated-{i}": random_sequence(rng, 300) for i in range(6)}
+    long = random_sequence(rng, 70_000)  # beyond MMseqs2's default --max-seq-len of 65,535
+    rows |= {"long-0": long, "long-90pct": mutate(rng, long, 0.1)}
     dataset = pd.DataFrame({"id": list(rows), "sequence": list(rows.values())})
     clusters, hits, command = cluster_dataset(dataset, SETTINGS, threads=1)
     return clusters.set_index("id")["cluster"], hits, command
@@ -45,6 +47,12 @@ def test_mutated_copies_and_reverse_complements_join_their_family(planted):
     clusters, _, _ = planted
     family = {clusters[i] for i in ("fam-0", "fam-90pct", "fam-revcomp", "fam-revcomp-mut")}
     assert family == {"fam-0"}
+
+
+def test_mrnas_longer_than_the_default_max_seq_len_cluster(planted):
+    clusters, hits, _ = planted
+    assert clusters["long-90pct"] == "long-0"
+    assert hits[hits["query"] == "long-90pct"]["qcov"].max() > 0.95
 
 
 def test_short_utrs_one_snv_apart_cluster(planted):
