@@ -10,12 +10,24 @@ rule report:
         audits=audit_outputs(),
     output:
         metrics="results/tables/metrics.parquet",
-        summary="results/tables/summary.csv",
+        summary=report(
+            "results/tables/summary.csv",
+            caption="../report/summary_table.rst",
+            category="Leaderboard",
+        ),
         leaderboard="results/tables/leaderboard.md",
-        leakage="results/tables/leakage.csv",
+        leakage=report(
+            "results/tables/leakage.csv",
+            caption="../report/leakage_table.rst",
+            category="Splits",
+        ),
         leakage_experiment="results/tables/leakage_experiment.csv",
         compositional_experiment="results/tables/compositional_experiment.csv",
-        table2="results/tables/best_checkpoints.csv",
+        table2=report(
+            "results/tables/best_checkpoints.csv",
+            caption="../report/best_checkpoints.rst",
+            category="Models",
+        ),
         table2_md="results/tables/best_checkpoints.md",
         heatmap=report(
             "results/figures/heatmap.png",
