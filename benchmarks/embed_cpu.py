@@ -38,14 +38,15 @@ def synthetic(n: int, lengths: str, seed: int = 0) -> list[str]:
     return ["".join(letters[rng.choice(5, size, p=p)]) for size in sizes]
 
 
-def mrnabench_loop(sequences, path: str, max_tokens: int, threads: int) -> np.ndarray:
+def mrnabench_loop(sequences, path: str, max_tokens: int, threads=None, device="cpu"):
     """One sequence, one chunk at a time, batch 1, fp32; mean over all chunks' tokens."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
+    model = AutoModel.from_pretrained(path).to(device).eval()
     room = max_tokens - 2
     out = []
     with torch.inference_mode():
@@ -54,10 +55,10 @@ def mrnabench_loop(sequences, path: str, max_tokens: int, threads: int) -> np.nd
             states = []
             for start in range(0, len(ids), room):
                 chunk = [tokenizer.cls_token_id, *ids[start : start + room], tokenizer.eos_token_id]
-                x = torch.tensor([chunk])
+                x = torch.tensor([chunk], device=device)
                 hidden = model(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state
                 states.append(hidden[0, 1:-1])
-            out.append(torch.cat(states).mean(0).numpy())
+            out.append(torch.cat(states).mean(0).cpu().numpy())
     return np.vstack(out)
 
 

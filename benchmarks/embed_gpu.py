@@ -20,6 +20,7 @@ import tempfile
 import time
 
 import numpy as np
+from embed_cpu import mrnabench_loop  # benchmarks/ is on sys.path when run as a script
 
 from mrnaprobe.embed import build_random_encoder, embed_sequences
 from mrnaprobe.models import complete_spec
@@ -39,28 +40,12 @@ def synthetic(n: int, seed: int = 0) -> list[str]:
 
 
 def loop_seq_per_s(sequences, path: str, max_tokens: int) -> float:
-    """mRNABench style: one sequence, one chunk at a time, batch 1, fp32."""
+    """Throughput of the mRNABench-style loop (batch 1, fp32), model load included as for ours."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).to(device).eval()
-    room = max_tokens - 2
-    if device == "cuda":
-        torch.cuda.synchronize()
     start = time.perf_counter()
-    with torch.inference_mode():
-        for sequence in sequences:
-            ids = tokenizer(sequence, add_special_tokens=False, verbose=False)["input_ids"]
-            states = []
-            for at in range(0, len(ids), room):
-                chunk = [tokenizer.cls_token_id, *ids[at : at + room], tokenizer.eos_token_id]
-                x = torch.tensor([chunk], device=device)
-                states.append(model(input_ids=x).last_hidden_state[0, 1:-1])
-            torch.cat(states).mean(0).cpu()
-    if device == "cuda":
-        torch.cuda.synchronize()
+    mrnabench_loop(sequences, path, max_tokens, device=device)  # ends with a copy to the host
     return len(sequences) / (time.perf_counter() - start)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 from snakemake.utils import validate
+from snakemake_interface_common.exceptions import WorkflowError
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import resolve_source
@@ -12,14 +13,15 @@ from mrnaprobe.data import resolve_source
 
 def check_config(config: dict, schema_path) -> None:
     """Validate in place (schema defaults filled in); raise one line naming the bad key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(config)
-    )
-    if error is not None:
+    try:
+        validate(config, schema_path, set_default=True)
+    except WorkflowError as err:  # re-run the schema only to name the most relevant key
+        schema = yaml.safe_load(Path(schema_path).read_text())
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(schema).iter_errors(config)
+        )
         key = ".".join(str(part) for part in error.absolute_path) or "<top level>"
-        raise MrnaProbeError(f"config key {key}: {error.message}")
-    validate(config, schema_path, set_default=True)
+        raise MrnaProbeError(f"config key {key}: {error.message}") from err
     check_consistency(config)
 
 

@@ -200,17 +200,28 @@ class _TableTokenizer:
         return np.split(ids, np.cumsum(lengths)[:-1])
 
 
-class _GreedyKmerTokenizer:
+class _KmerTokenizer:
+    """Base of the k-mer vocabularies: letter codes, k-mer index weights, one call per sequence."""
+
+    def __init__(self, k, kmer_ids, letters):
+        self.k, self.kmer_ids = k, kmer_ids
+        self.code = np.full(256, -1, dtype=np.int64)
+        self.code[[ord(c) for c in letters]] = np.arange(len(letters))
+        self.powers = len(letters) ** np.arange(k - 1, -1, -1)
+
+    def __call__(self, sequences) -> list[np.ndarray]:
+        return [self.encode_one(s) for s in sequences]
+
+
+class _GreedyKmerTokenizer(_KmerTokenizer):
     """NT-style vocabularies: non-overlapping k-mers left to right within runs of the
     k-mer alphabet, single characters for the remainder of a run and anything else."""
 
     name = "greedy k-mers"
 
     def __init__(self, k, kmer_ids, letters, single):
-        self.k, self.kmer_ids, self.single = k, kmer_ids, single
-        self.code = np.full(256, -1, dtype=np.int64)
-        self.code[[ord(c) for c in letters]] = np.arange(len(letters))
-        self.powers = len(letters) ** np.arange(k - 1, -1, -1)
+        super().__init__(k, kmer_ids, letters)
+        self.single = single
 
     def encode_one(self, sequence: str) -> np.ndarray:
         raw = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
@@ -229,20 +240,15 @@ class _GreedyKmerTokenizer:
         out.append(self.single[raw[at:]])
         return np.concatenate(out)
 
-    def __call__(self, sequences) -> list[np.ndarray]:
-        return [self.encode_one(s) for s in sequences]
 
-
-class _OverlappingKmerTokenizer:
+class _OverlappingKmerTokenizer(_KmerTokenizer):
     """3UTRBERT-style vocabularies: one token per overlapping k-mer window."""
 
     name = "overlapping k-mers"
 
     def __init__(self, k, kmer_ids, letters, unknown):
-        self.k, self.kmer_ids, self.unknown = k, kmer_ids, unknown
-        self.code = np.full(256, -1, dtype=np.int64)
-        self.code[[ord(c) for c in letters]] = np.arange(len(letters))
-        self.powers = len(letters) ** np.arange(k - 1, -1, -1)
+        super().__init__(k, kmer_ids, letters)
+        self.unknown = unknown
 
     def encode_one(self, sequence: str) -> np.ndarray:
         codes = self.code[np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)]
@@ -252,9 +258,6 @@ class _OverlappingKmerTokenizer:
         ok = (windows >= 0).all(axis=1)
         kmers = self.kmer_ids[np.where(ok[:, None], windows, 0) @ self.powers]
         return np.where(ok, kmers, self.unknown)
-
-    def __call__(self, sequences) -> list[np.ndarray]:
-        return [self.encode_one(s) for s in sequences]
 
 
 class _BatchTokenizer:
