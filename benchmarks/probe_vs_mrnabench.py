@@ -1,25 +1,30 @@
-"""Time mrnaprobe.linear against mrna-bench's LinearProbe on the anchor problem.
+"""Time mrnaprobe's probe engine against mrna-bench's LinearProbe on the anchor problem.
 
-Usage: python benchmarks/probe_vs_mrnabench.py ANCHOR.npz ANCHOR.json
-(both written by /work/shared/bench/probe_anchor_mrnabench.py). Per seed it rebuilds
+Usage: python benchmarks/probe_vs_mrnabench.py ANCHOR.npz ANCHOR.json [--threads N]
+(both files written by /work/shared/bench/probe_anchor_mrnabench.py). Per seed it rebuilds
 mrna-bench's random split (train_test_split 70/30, then 50/50 of the rest, same seed),
-fits our ridge (regression target) and logistic (multilabel target) probes and scores
-train, val and test with mrna-bench's metrics (the work its timed multirun does). Prints
-one JSON line: speedups (mrna-bench seconds from the anchor over ours, so run both under
-the same load and BLAS threads) and the largest per-seed test-metric difference.
+fits our ridge (regression target) and logistic (multilabel target) probes on the shared
+train spectrum, and scores train, val and test (mrna-bench's eval_all_splits work), the
+seeds `--threads` at a time on one BLAS thread each, as a probe job runs them (default:
+all cores, as mrna-bench's BLAS uses). Prints one JSON line: the speedup (mrna-bench
+seconds from the anchor over ours, both tasks together) and the largest per-seed
+test-metric difference.
 """
 
+import argparse
 import json
 import os
-import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
-from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
-from mrnaprobe.linear import fit_logistic, fit_ridge
+from mrnaprobe.linear import Embeddings, fit_logistic, fit_ridge
+from mrnaprobe.probe import classification_metrics, regression_metrics
+
+ANCHOR_NAMES = {"mse": "mse", "pearson": "r", "spearman": "p", "auroc": "auroc", "auprc": "auprc"}
 
 
 def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -29,67 +34,60 @@ def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return train, val, test
 
 
-def regression(X, y, seed):
-    train, val, test = split(len(X), seed)
-    model = fit_ridge(X[train], y[train])
+def probe_both(emb: Embeddings, y: np.ndarray, Y: np.ndarray, seed: int) -> dict:
+    """Both tasks on one seed: {task: {fold_metric: value}} in the anchor's metric names."""
+    train, val, test = split(len(emb.X), seed)
+    spectrum = emb.spectrum(train)
+    tasks = {
+        "regression": (fit_ridge(spectrum, y[train]).predict, y, regression_metrics),
+        "multilabel": (fit_logistic(spectrum, Y[train]), Y, classification_metrics),
+    }
     scores = {}
-    for fold, rows in (("train", train), ("val", val), ("test", test)):
-        pred = model.predict(X[rows])
-        scores |= {
-            f"{fold}_mse": float(np.mean((pred - y[rows]) ** 2)),
-            f"{fold}_r": float(pearsonr(pred, y[rows]).statistic),
-            f"{fold}_p": float(spearmanr(pred, y[rows]).statistic),
+    for task, (predict, target, metrics) in tasks.items():
+        scores[task] = {
+            f"{fold}_{ANCHOR_NAMES[name]}": float(value)
+            for fold, rows in (("train", train), ("val", val), ("test", test))
+            for name, value in metrics(target[rows], predict(emb.X[rows])).items()
         }
     return scores
 
 
-def multilabel(X, Y, seed):
-    train, val, test = split(len(X), seed)
-    predict = fit_logistic(X[train], Y[train])
-    scores = {}
-    for fold, rows in (("train", train), ("val", val), ("test", test)):
-        prob = predict(X[rows])
-        scores |= {
-            f"{fold}_auroc": float(roc_auc_score(Y[rows], prob, average="micro")),
-            f"{fold}_auprc": float(average_precision_score(Y[rows], prob, average="micro")),
-        }
-    return scores
-
-
-def main(npz: str, anchor_json: str) -> None:
-    data = np.load(npz)
-    with open(anchor_json) as handle:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("npz")
+    parser.add_argument("anchor_json")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    data = np.load(args.npz)
+    with open(args.anchor_json) as handle:
         anchor = json.load(handle)
     seeds = [int(s) for s in data["seeds"]]
-    out, deltas = {}, {}
-    for task, probe, target in (
-        ("regression", regression, data["yreg"]),
-        ("multilabel", multilabel, data["ylab"]),
-    ):
-        start = time.perf_counter()
-        scores = {seed: probe(data["X"], target, seed) for seed in seeds}
-        ours = time.perf_counter() - start
+    y, Y = data["yreg"], data["ylab"]
+    start = time.perf_counter()
+    with threadpool_limits(1), ThreadPoolExecutor(args.threads) as pool:
+        emb = Embeddings(data["X"])
+        scores = dict(zip(seeds, pool.map(lambda s: probe_both(emb, y, Y, s), seeds), strict=True))
+    ours = time.perf_counter() - start
+    deltas = {}
+    for task in ("regression", "multilabel"):
         for seed, metrics in anchor[f"{task}_metrics"].items():
             for name, value in metrics.items():
-                delta = abs(scores[int(seed)][name] - value)
+                delta = abs(scores[int(seed)][task][name] - value)
                 deltas[f"{task}_{name}"] = max(deltas.get(f"{task}_{name}", 0.0), delta)
-        out |= {
-            f"{task}_s": round(ours, 3),
-            f"{task}_mrnabench_s": round(anchor[f"{task}_s"], 3),
-            f"{task}_speedup": round(anchor[f"{task}_s"] / ours, 2),
-        }
-    total = anchor["regression_s"] + anchor["multilabel_s"]
-    out = {
-        "speedup": round(total / (out["regression_s"] + out["multilabel_s"]), 2),
+    mrnabench = anchor["regression_s"] + anchor["multilabel_s"]
+    print(json.dumps({
+        "speedup": round(mrnabench / ours, 2),
         "max_abs_delta": max(deltas.values()),
-        **out,
+        "ours_s": round(ours, 3),
+        "mrnabench_s": round(mrnabench, 3),
+        "mrnabench_regression_s": round(anchor["regression_s"], 3),
+        "mrnabench_multilabel_s": round(anchor["multilabel_s"], 3),
         "max_abs_delta_by_metric": deltas,
         "seeds": len(seeds),
-        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "threads": args.threads,
         "shape": list(data["X"].shape),
-    }
-    print(json.dumps(out))
+    }))  # fmt: skip
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main()

@@ -1,16 +1,19 @@
 """Linear probe solvers with scikit-learn parity (RidgeCV, LogisticRegression).
 
-Ridge: one float64 eigendecomposition of the centred train matrix, X_c = B T' with
-B'B = diag(s2) (primal: eigh of X_c'X_c when d <= n, T = V; dual: eigh of X_c X_c',
-B = U diag(s)), gives the fit and the leave-one-out residuals of every alpha by
-diagonal solves, as RidgeCV's efficient LOO does. The primal B, which only enters the
-leverages, is float32.
-Logistic: float32 L-BFGS for all labels at once (each label with its own history and
-line search) in coordinates whitened by the approximate loss Hessian: its Cholesky
-factor when d <= n, the dual spectrum otherwise.
+Both solvers work on the spectrum of a train subset: X_c = X[rows] - mean = B T' with
+B'B = diag(s2), from one float64 eigendecomposition of the smaller Gram matrix (primal
+X_c'X_c when d <= n, T = eigenvectors; dual X_c X_c' otherwise, B = U diag(s)).
+`Embeddings` centres X once and keeps its full Gram matrix, so the spectrum of any train
+subset costs a Gram downdate (or a kernel sub-block) and one eigendecomposition; every
+target and label fitted on the same rows shares it.
+Ridge: the fit and the leave-one-out residuals of every alpha by diagonal solves, as
+RidgeCV's efficient LOO does. Logistic: float32 L-BFGS for all labels at once (each
+label with its own history and line search) on B, scaled per label by the approximate
+loss Hessian (label rate x spectrum), which makes that Hessian close to the identity.
 Predictions are computed in the input's precision (float32 stays float32), as sklearn's.
 """
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,34 +24,96 @@ TOL = 1e-5  # logistic stop: 2-norm of a label's gradient in whitened coordinate
 
 
 @dataclass
-class _Spectrum:
-    """X_c = X - mean = B T' with B'B = diag(s2); V is T (primal) or None (dual)."""
+class Spectrum:
+    """X[rows] - mean = B T' with B'B = diag(s2); V is T (primal) or None (dual)."""
 
+    source: "Embeddings"
+    rows: np.ndarray
     mean: np.ndarray
-    Xc: np.ndarray
     s2: np.ndarray
     B: np.ndarray
     V: np.ndarray | None
+
+    def project(self, y: np.ndarray) -> np.ndarray:
+        """B'y in float64 for a centred y (r, k)."""
+        if self.V is None:
+            return self.B.T @ y
+        return self.V.T @ self.source.rows_T_dot(self.rows, y)
 
     def coef(self, u: np.ndarray) -> np.ndarray:
         """Feature-space coefficients (d, k) of coefficients u (r, k) on B."""
         if self.V is not None:
             return self.V @ u
-        return self.Xc.T @ (self.B @ (u / self.s2[:, None]))
+        return self.source.rows_T_dot(self.rows, self.B @ (u / self.s2[:, None]))
 
 
-def _spectrum(X: np.ndarray) -> _Spectrum:
-    """Centre X in float64 and eigendecompose its smaller Gram matrix (null space dropped)."""
-    n, d = X.shape
-    mean = np.mean(X, axis=0, dtype=np.float64)
-    Xc = np.asarray(X, dtype=np.float64) - mean
-    primal = d <= n
-    s2, Q = np.linalg.eigh(Xc.T @ Xc if primal else Xc @ Xc.T)
-    keep = s2 > s2[-1] * max(n, d) * np.finfo(np.float64).eps
-    s2, Q = s2[keep], Q[:, keep]
-    if primal:  # float32 for the one O(n d^2) product besides the Gram matrix
-        return _Spectrum(mean, Xc, s2, Xc.astype(np.float32) @ Q.astype(np.float32), Q)
-    return _Spectrum(mean, Xc, s2, Q * np.sqrt(s2), None)
+class Embeddings:
+    """An embedding matrix centred once (float64, and a float32 copy); spectra of its
+    train subsets, which share its Gram matrix (d <= rows) or kernel (d > rows)."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = np.asarray(X)
+        self.mean = np.mean(self.X, axis=0, dtype=np.float64)
+        self.X0 = self.X.astype(np.float64)
+        self.X0 -= self.mean
+        self.X32 = self.X0.astype(np.float32)
+        self._gram, self._kernel, self._lock = None, None, threading.Lock()
+
+    def rows_T_dot(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """X0[rows].T @ v in float64, without copying the rows."""
+        full = np.zeros((len(self.X0), *v.shape[1:]))
+        full[rows] = v
+        return self.X0.T @ full
+
+    def spectrum(self, rows: np.ndarray) -> Spectrum:
+        """Spectrum of the rows (indices or boolean mask) centred on their own mean."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+        shift = self.rows_T_dot(rows, np.full(len(rows), 1.0 / len(rows)))  # rows' mean
+        if self.X.shape[1] <= len(rows):
+            s2, V, B = self._primal(rows, shift)
+        else:
+            s2, V, B = self._dual(rows)
+        return Spectrum(self, rows, self.mean + shift, s2, B, V)
+
+    def _primal(self, rows, shift):
+        held = np.setdiff1d(np.arange(len(self.X0)), rows, assume_unique=True)
+        if len(held) < len(rows):  # downdate the full Gram matrix by the held-out rows
+            H = self.X0[held]
+            G = self._full("_gram", lambda: self.X0.T @ self.X0) - H.T @ H
+        else:
+            R = self.X0[rows]
+            G = R.T @ R
+        G -= len(rows) * np.outer(shift, shift)
+        s2, Q = _eigh(G, max(G.shape[0], len(rows)))
+        B = self.X32[rows] @ Q.astype(np.float32)
+        B -= (shift @ Q).astype(np.float32)
+        return s2, Q, B
+
+    def _dual(self, rows):
+        K = self._full("_kernel", lambda: self.X0 @ self.X0.T)[np.ix_(rows, rows)]
+        centre = K.mean(axis=0)
+        K += centre.mean() - centre[:, None] - centre[None, :]
+        s2, U = _eigh(K, self.X.shape[1])
+        return s2, None, U * np.sqrt(s2)
+
+    def _full(self, name, compute):
+        """The full Gram matrix or kernel, computed once (threads share it)."""
+        with self._lock:
+            if getattr(self, name) is None:
+                setattr(self, name, compute())
+            return getattr(self, name)
+
+
+def _eigh(G: np.ndarray, size: int):
+    """Eigenpairs of a symmetric PSD matrix, numerically null ones dropped."""
+    s2, Q = linalg.eigh(G, driver="evd", overwrite_a=True, check_finite=False)
+    keep = s2 > s2[-1] * size * np.finfo(np.float64).eps
+    return s2[keep], Q[:, keep]
+
+
+def _train_spectrum(X) -> Spectrum:
+    """X itself when it is a Spectrum, else the spectrum of all rows of X."""
+    return X if isinstance(X, Spectrum) else Embeddings(X).spectrum(np.arange(len(X)))
 
 
 def _affine(X: np.ndarray, coef: np.ndarray, intercept) -> np.ndarray:
@@ -70,79 +135,59 @@ class RidgeModel:
         return _affine(X, self.coef_, self.intercept_)
 
 
-def fit_ridge(X: np.ndarray, y: np.ndarray, alphas=ALPHAS) -> RidgeModel:
-    """Ridge regression with intercept, alpha chosen by efficient leave-one-out on (X, y).
+def fit_ridge(X, y: np.ndarray, alphas=ALPHAS) -> RidgeModel:
+    """Ridge regression with intercept, alpha chosen by efficient leave-one-out.
 
-    Same choice as sklearn RidgeCV(alphas): lowest mean squared LOO error, first alpha
-    on ties. Returns an object with `.alpha_` and `.predict(X)`.
+    X is the train matrix or its Spectrum; y the train targets. Same choice as sklearn
+    RidgeCV(alphas): lowest mean squared LOO error, first alpha on ties.
     """
-    spec = _spectrum(X)
+    spec = _train_spectrum(X)
     y = np.asarray(y, dtype=np.float64)
     yc = y - y.mean()
     alphas = np.asarray(alphas, dtype=np.float64)
     shrink = 1.0 / (spec.s2[:, None] + alphas)  # (r, k)
-    Bty = spec.B.T @ yc if spec.V is None else spec.V.T @ (spec.Xc.T @ yc)
-    coefs = spec.coef(Bty[:, None] * shrink)  # (d, k)
-    residuals = yc[:, None] - spec.Xc @ coefs
+    u = spec.project(yc)[:, None] * shrink
+    residuals = yc[:, None] - spec.B @ u.astype(spec.B.dtype)
     leverage = 1.0 / len(y) + np.square(spec.B) @ shrink.astype(spec.B.dtype)
     best = int(np.argmin(np.mean((residuals / (1.0 - leverage)) ** 2, axis=0)))
-    coef = coefs[:, best]
+    coef = spec.coef(u[:, best : best + 1])[:, 0]
     return RidgeModel(float(alphas[best]), coef, float(y.mean() - spec.mean @ coef))
 
 
-def _whitened(X: np.ndarray, weight: float, C: float):
-    """Centred float32 features F and the map t -> w that makes the logistic Hessian
-    (weight F'F + I/C) / n close to the identity in t.
-
-    Returns (mean, F, unwhiten(t, trans), coef(w) -> feature-space coefficients).
-    """
-    n, d = X.shape
-    if d > n:  # on the dual spectrum the Hessian is diagonal
-        spec = _spectrum(X)
-        root = np.sqrt((weight * spec.s2 + 1.0 / C) / n).astype(np.float32)[:, None]
-        return spec.mean, spec.B.astype(np.float32), lambda t, trans="N": t / root, spec.coef
-    mean = np.mean(X, axis=0, dtype=np.float64)
-    F = (X - mean).astype(np.float32)
-    H = F.T @ F * (weight / n)
-    H[np.diag_indices(d)] += 1.0 / (C * n)
-    R = linalg.cholesky(H, check_finite=False)  # H = R'R, w = R^-1 t
-
-    def unwhiten(t, trans="N"):
-        return linalg.solve_triangular(R, t, trans=trans, check_finite=False)
-
-    return mean, F, unwhiten, np.asarray
-
-
-def fit_logistic(X: np.ndarray, Y: np.ndarray, C: float = 1.0):
+def fit_logistic(X, Y: np.ndarray, C: float = 1.0):
     """One L2 logistic regression per column of the 0/1 matrix Y (n, L), all solved at once.
 
-    Minimises sklearn LogisticRegression(C)'s objective (mean log-loss + |w|^2 / (2 C n),
-    unpenalised intercept) more tightly than its lbfgs. Returns a callable mapping
-    X (m, d) to positive-class probabilities (m, L).
+    X is the train matrix or its Spectrum. Minimises sklearn LogisticRegression(C)'s
+    objective (mean log-loss + |w|^2 / (2 C n), unpenalised intercept) more tightly than
+    its lbfgs. Returns a callable mapping X (m, d) to positive-class probabilities (m, L).
     """
+    spec = _train_spectrum(X)
     Y = np.asarray(Y, dtype=np.float32)
     rate = Y.mean(axis=0)
     if np.any((rate == 0) | (rate == 1)):
         raise ValueError("each label of Y needs both classes")
-    weight = float(np.mean(rate * (1 - rate)))  # typical loss Hessian weight per row
-    mean, F, unwhiten, coef_of = _whitened(X, weight, C)
-    n = len(Y)
-    sign, root0 = (2 * Y - 1).T, np.float32(np.sqrt(weight))  # labels x rows
+    n, B = len(Y), spec.B.astype(np.float32, copy=False)
+    weight = rate * (1 - rate)  # each label's loss Hessian weight per row at the start
+    root = np.sqrt((np.outer(spec.s2, weight) + 1.0 / C) / n).astype(np.float32)  # (r, L)
+    root0 = np.sqrt(weight).astype(np.float32)
+    sign, BT = np.ascontiguousarray((2 * Y - 1).T), np.ascontiguousarray(B.T)  # labels x rows
 
     def loss_grad(t, labels):  # t: whitened intercept (row 0) and coefficients per label
-        w = unwhiten(t[1:])
-        margin = sign[labels] * (w.T @ F.T + t[0, :, None] / root0)
+        u = t[1:] / root[:, labels]
+        margin = sign[labels] * (u.T @ BT + (t[0] / root0[labels])[:, None])
         log_p = np.minimum(margin, 0) - np.log1p(np.exp(-np.abs(margin)))  # log-likelihoods
         residual = sign[labels] * np.expm1(log_p)  # probability minus label
-        grad = np.vstack([residual.sum(axis=1) / root0, unwhiten((residual @ F).T + w / C, "T")])
-        loss = np.sum(w * w, axis=0) / (2 * C) - np.sum(log_p, axis=1, dtype=np.float64)
+        grad = np.vstack(
+            [residual.sum(axis=1) / root0[labels], ((residual @ B).T + u / C) / root[:, labels]]
+        )
+        loss = np.sum(u * u, axis=0) / (2 * C) - np.sum(log_p, axis=1, dtype=np.float64)
         return loss / n, grad / n
 
-    t = np.zeros((1 + F.shape[1], Y.shape[1]), dtype=np.float32)
+    t = np.zeros((1 + B.shape[1], Y.shape[1]), dtype=np.float32)
     t[0] = special.logit(rate) * root0
     t = _lbfgs(loss_grad, t, TOL)
-    coef = coef_of(unwhiten(t[1:]).astype(np.float64))
-    intercept = t[0] / root0 - mean @ coef
+    coef = spec.coef((t[1:] / root).astype(np.float64))
+    intercept = t[0] / root0 - spec.mean @ coef
 
     def predict(X_eval: np.ndarray) -> np.ndarray:
         return special.expit(_affine(X_eval, coef, intercept))

@@ -1,15 +1,17 @@
 """Probe stage: linear probes on frozen embeddings, one long-format table per seed."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr, spearmanr
-from sklearn.metrics import average_precision_score, mean_squared_error, roc_auc_score
+from sklearn.metrics import mean_squared_error
+from threadpoolctl import threadpool_limits
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import target_frame
-from mrnaprobe.linear import fit_logistic, fit_ridge
+from mrnaprobe.linear import Embeddings, fit_logistic, fit_ridge
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,17 @@ def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
 
 
 def classification_metrics(Y: np.ndarray, probabilities: np.ndarray) -> dict:
-    """AUROC and AUPRC; micro-averaged over labels when Y has several columns."""
-    average = "micro" if Y.shape[1] > 1 else None
-    Y, probabilities = (Y, probabilities) if average else (Y[:, 0], probabilities[:, 0])
+    """AUROC and AUPRC (sklearn's roc_auc_score and average_precision_score, micro-averaged
+    over the labels of a multilabel Y), both from one sort of the pooled scores."""
+    order = np.argsort(-np.ravel(probabilities))
+    score, positive = np.ravel(probabilities)[order], np.ravel(Y)[order] > 0
+    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # last row of each threshold
+    tp = np.cumsum(positive)[last]
+    fp = last + 1 - tp
+    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
     return {
-        "auroc": roc_auc_score(Y, probabilities, average=average),
-        "auprc": average_precision_score(Y, probabilities, average=average),
+        "auroc": float(np.trapezoid(tpr, fpr)),
+        "auprc": float(np.sum(np.diff(tpr) * tp / (last + 1))),
     }
 
 
@@ -68,32 +75,37 @@ def check_fold_rows(name: str, y: np.ndarray, folds: np.ndarray, task: str, seed
             )
 
 
-def probe_target(X, folds: np.ndarray, y: np.ndarray, task: str, name: str, seed: int):
-    """Fit on train, score val and test; yields (fold, metric, value, n_train, n_eval)."""
+def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str, seed: int):
+    """Fit on the train rows, score val and test; yields (fold, metric, value, n_train, n_eval).
+
+    rows index emb's matrix, folds and y are per row; spectra(train_rows) gives the
+    (shared) train spectrum."""
     check_fold_rows(name, y, folds, task, seed)
     train = folds == "train"
     if task == "regression":
-        model = fit_ridge(X[train], y[train])
-        predict = model.predict
+        predict = fit_ridge(spectra(rows[train]), y[train]).predict
         score = regression_metrics
     else:
-        Y = y.reshape(len(y), -1).astype(np.int8)
-        check_classes(name, Y[train], "train", seed, pooled=False)
-        predict = fit_logistic(X[train], Y[train])
-        y = Y
+        y = y.reshape(len(y), -1).astype(np.int8)
+        check_classes(name, y[train], "train", seed, pooled=False)
+        predict = fit_logistic(spectra(rows[train]), y[train])
         score = classification_metrics
     for fold in ("val", "test"):
         held = folds == fold
         if task != "regression":
             check_classes(name, y[held], fold, seed, pooled=True)
-        for metric, value in score(y[held], predict(X[held])).items():
+        for metric, value in score(y[held], predict(emb.X[rows[held]])).items():
             yield fold, metric, float(value), int(train.sum()), int(held.sum())
 
 
 def probe_seed(
-    dataset: pd.DataFrame, X: np.ndarray, split: pd.DataFrame, targets: dict, seed: int
+    dataset: pd.DataFrame, X, split: pd.DataFrame, targets: dict, seed: int
 ) -> pd.DataFrame:
-    """All targets of a dataset probed on one seed's folds; long format."""
+    """All targets of a dataset probed on one seed's folds; long format.
+
+    X is the embedding matrix or its Embeddings; targets with the same train rows share
+    one train spectrum."""
+    emb = X if isinstance(X, Embeddings) else Embeddings(X)
     folds = split.loc[split["seed"] == seed].set_index("id")["fold"]
     if folds.empty:
         raise MrnaProbeError(f"split has no rows for seed {seed}")
@@ -103,6 +115,14 @@ def probe_seed(
     folds = folds.reindex(dataset["id"]).to_numpy()
     if outside := int(pd.isna(folds).sum()):
         log.info("seed %s: %d rows are not part of this split and are left out", seed, outside)
+    spectra = {}
+
+    def spectrum(train_rows):
+        key = train_rows.tobytes()
+        if key not in spectra:
+            spectra[key] = emb.spectrum(train_rows)
+        return spectra[key]
+
     rows = []
     for name, spec in targets.items():
         present, y = target_frame(dataset, name, spec)
@@ -111,11 +131,19 @@ def probe_seed(
         in_split = pd.notna(folds[present])
         present, y = present[in_split], y[in_split]
         for fold, metric, value, n_train, n_eval in probe_target(
-            X[present], folds[present], y, spec["task"], name, seed
+            emb, spectrum, present, folds[present], y, spec["task"], name, seed
         ):
             rows.append((name, spec["task"], seed, fold, metric, value, n_train, n_eval))
     columns = ["target", "task", "seed", "fold", "metric", "value", "n_train", "n_eval"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1) -> list:
+    """probe_seed for every seed, `threads` seeds at a time, each on one BLAS thread
+    (so the numbers do not depend on `threads`); the seeds share X's Gram matrix."""
+    emb = Embeddings(X)
+    with threadpool_limits(1), ThreadPoolExecutor(max(1, threads)) as pool:
+        return list(pool.map(lambda seed: probe_seed(dataset, emb, split, targets, seed), seeds))
 
 
 def load_embeddings(path, dataset: pd.DataFrame) -> np.ndarray:

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from mrnaprobe.cli import run_step
-from mrnaprobe.probe import load_embeddings, probe_seed
+from mrnaprobe.probe import load_embeddings, probe_seeds
 from mrnaprobe.provenance import code_version, read_json
 
 
@@ -21,8 +21,9 @@ def step(smk):
         "model_revision": sidecar["revision"],
         "code_version": code_version(),
     }
-    for seed, path in zip(smk.params.seeds, smk.output, strict=True):
-        table = probe_seed(dataset, X, split, smk.params.targets, seed)
+    seeds = smk.params.seeds
+    tables = probe_seeds(dataset, X, split, smk.params.targets, seeds, smk.threads)
+    for table, path in zip(tables, smk.output, strict=True):
         table.assign(**provenance).to_parquet(path, index=False)
 
 

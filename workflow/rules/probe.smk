@@ -17,7 +17,7 @@ rule probe:
         "probe"
     conda:
         "../../envs/probe.yaml"
-    threads: 1
+    threads: config["probe"]["threads"]
     resources:
         mem_mb=8000,
         runtime=60,
