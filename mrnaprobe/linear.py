@@ -1,11 +1,11 @@
 """Linear probe solvers with scikit-learn parity (RidgeCV, LogisticRegression).
 
 Both solvers work on the spectrum of a train subset: X_c = X[rows] - mean = B T' with
-B'B = diag(s2), from one float64 eigendecomposition of the smaller Gram matrix (primal
-X_c'X_c when d <= n, T = eigenvectors; dual X_c X_c' otherwise, B = U diag(s)).
-`Embeddings` centres X once and keeps its full Gram matrix, so the spectrum of any train
-subset costs a Gram downdate (or a kernel sub-block) and one eigendecomposition; every
-target and label fitted on the same rows shares it.
+B'B = diag(s2) (B is kept transposed), from one float64 eigendecomposition of the smaller
+Gram matrix (primal X_c'X_c when d <= n, T = eigenvectors; dual X_c X_c' otherwise,
+B = U diag(s)). `Embeddings` centres X once and keeps its full Gram matrix, so the
+spectrum of any train subset costs a Gram downdate (or a kernel sub-block) and one
+eigendecomposition; every target and label fitted on the same rows shares it.
 Ridge: the fit and the leave-one-out residuals of every alpha by diagonal solves, as
 RidgeCV's efficient LOO does. Logistic: float32 L-BFGS for all labels at once (each
 label with its own history and line search) on B, scaled per label by the approximate
@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, special
+from scipy import special
 
 ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 TOL = 1e-5  # logistic stop: 2-norm of a label's gradient in whitened coordinates
@@ -25,31 +25,33 @@ TOL = 1e-5  # logistic stop: 2-norm of a label's gradient in whitened coordinate
 
 @dataclass
 class Spectrum:
-    """X[rows] - mean = B T' with B'B = diag(s2); V is T (primal) or None (dual)."""
+    """X[rows] - mean = B T' with B'B = diag(s2); Bt = B' (r, n) float32 in the primal,
+    float64 in the dual; V is T (primal) or None (dual)."""
 
     source: "Embeddings"
     rows: np.ndarray
     mean: np.ndarray
     s2: np.ndarray
-    B: np.ndarray
+    Bt: np.ndarray
     V: np.ndarray | None
 
     def project(self, y: np.ndarray) -> np.ndarray:
         """B'y in float64 for a centred y (r, k)."""
         if self.V is None:
-            return self.B.T @ y
+            return self.Bt @ y
         return self.V.T @ self.source.rows_T_dot(self.rows, y)
 
     def coef(self, u: np.ndarray) -> np.ndarray:
         """Feature-space coefficients (d, k) of coefficients u (r, k) on B."""
         if self.V is not None:
             return self.V @ u
-        return self.source.rows_T_dot(self.rows, self.B @ (u / self.s2[:, None]))
+        return self.source.rows_T_dot(self.rows, self.Bt.T @ (u / self.s2[:, None]))
 
 
 class Embeddings:
     """An embedding matrix centred once (float64, and a float32 copy); spectra of its
-    train subsets, which share its Gram matrix (d <= rows) or kernel (d > rows)."""
+    train subsets, which share its Gram matrix (d <= rows) or kernel (d > rows). The one
+    of the two that the full matrix would use is computed here, on all BLAS threads."""
 
     def __init__(self, X: np.ndarray):
         self.X = np.asarray(X)
@@ -58,6 +60,10 @@ class Embeddings:
         self.X0 -= self.mean
         self.X32 = self.X0.astype(np.float32)
         self._gram, self._kernel, self._lock = None, None, threading.Lock()
+        if self.X.shape[1] <= len(self.X):
+            self._full("_gram", lambda: self.X0.T @ self.X0)
+        else:
+            self._full("_kernel", lambda: self.X0 @ self.X0.T)
 
     def rows_T_dot(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
         """X0[rows].T @ v in float64, without copying the rows."""
@@ -70,10 +76,10 @@ class Embeddings:
         rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
         shift = self.rows_T_dot(rows, np.full(len(rows), 1.0 / len(rows)))  # rows' mean
         if self.X.shape[1] <= len(rows):
-            s2, V, B = self._primal(rows, shift)
+            s2, V, Bt = self._primal(rows, shift)
         else:
-            s2, V, B = self._dual(rows)
-        return Spectrum(self, rows, self.mean + shift, s2, B, V)
+            s2, V, Bt = self._dual(rows)
+        return Spectrum(self, rows, self.mean + shift, s2, Bt, V)
 
     def _primal(self, rows, shift):
         held = np.setdiff1d(np.arange(len(self.X0)), rows, assume_unique=True)
@@ -85,16 +91,16 @@ class Embeddings:
             G = R.T @ R
         G -= len(rows) * np.outer(shift, shift)
         s2, Q = _eigh(G, max(G.shape[0], len(rows)))
-        B = self.X32[rows] @ Q.astype(np.float32)
-        B -= (shift @ Q).astype(np.float32)
-        return s2, Q, B
+        Bt = Q.T.astype(np.float32) @ self.X32[rows].T
+        Bt -= (shift @ Q).astype(np.float32)[:, None]
+        return s2, Q, Bt
 
     def _dual(self, rows):
         K = self._full("_kernel", lambda: self.X0 @ self.X0.T)[np.ix_(rows, rows)]
         centre = K.mean(axis=0)
         K += centre.mean() - centre[:, None] - centre[None, :]
         s2, U = _eigh(K, self.X.shape[1])
-        return s2, None, U * np.sqrt(s2)
+        return s2, None, np.sqrt(s2)[:, None] * U.T
 
     def _full(self, name, compute):
         """The full Gram matrix or kernel, computed once (threads share it)."""
@@ -105,8 +111,9 @@ class Embeddings:
 
 
 def _eigh(G: np.ndarray, size: int):
-    """Eigenpairs of a symmetric PSD matrix, numerically null ones dropped."""
-    s2, Q = linalg.eigh(G, driver="evd", overwrite_a=True, check_finite=False)
+    """Eigenpairs of a symmetric PSD matrix, numerically null ones dropped (numpy's eigh
+    releases the GIL, so seeds in threads run it in parallel; scipy's does not)."""
+    s2, Q = np.linalg.eigh(G)
     keep = s2 > s2[-1] * size * np.finfo(np.float64).eps
     return s2[keep], Q[:, keep]
 
@@ -147,8 +154,9 @@ def fit_ridge(X, y: np.ndarray, alphas=ALPHAS) -> RidgeModel:
     alphas = np.asarray(alphas, dtype=np.float64)
     shrink = 1.0 / (spec.s2[:, None] + alphas)  # (r, k)
     u = spec.project(yc)[:, None] * shrink
-    residuals = yc[:, None] - spec.B @ u.astype(spec.B.dtype)
-    leverage = 1.0 / len(y) + np.square(spec.B) @ shrink.astype(spec.B.dtype)
+    Bt = spec.Bt
+    residuals = yc[:, None] - Bt.T @ u.astype(Bt.dtype)
+    leverage = 1.0 / len(y) + (shrink.T.astype(Bt.dtype) @ np.square(Bt)).T
     best = int(np.argmin(np.mean((residuals / (1.0 - leverage)) ** 2, axis=0)))
     coef = spec.coef(u[:, best : best + 1])[:, 0]
     return RidgeModel(float(alphas[best]), coef, float(y.mean() - spec.mean @ coef))
@@ -166,24 +174,24 @@ def fit_logistic(X, Y: np.ndarray, C: float = 1.0):
     rate = Y.mean(axis=0)
     if np.any((rate == 0) | (rate == 1)):
         raise ValueError("each label of Y needs both classes")
-    n, B = len(Y), spec.B.astype(np.float32, copy=False)
+    n, Bt = len(Y), spec.Bt.astype(np.float32, copy=False)
     weight = rate * (1 - rate)  # each label's loss Hessian weight per row at the start
     root = np.sqrt((np.outer(spec.s2, weight) + 1.0 / C) / n).astype(np.float32)  # (r, L)
     root0 = np.sqrt(weight).astype(np.float32)
-    sign, BT = np.ascontiguousarray((2 * Y - 1).T), np.ascontiguousarray(B.T)  # labels x rows
+    sign = np.ascontiguousarray((2 * Y - 1).T)  # labels x rows
 
     def loss_grad(t, labels):  # t: whitened intercept (row 0) and coefficients per label
         u = t[1:] / root[:, labels]
-        margin = sign[labels] * (u.T @ BT + (t[0] / root0[labels])[:, None])
+        margin = sign[labels] * (u.T @ Bt + (t[0] / root0[labels])[:, None])
         log_p = np.minimum(margin, 0) - np.log1p(np.exp(-np.abs(margin)))  # log-likelihoods
         residual = sign[labels] * np.expm1(log_p)  # probability minus label
         grad = np.vstack(
-            [residual.sum(axis=1) / root0[labels], ((residual @ B).T + u / C) / root[:, labels]]
+            [residual.sum(axis=1) / root0[labels], ((residual @ Bt.T).T + u / C) / root[:, labels]]
         )
         loss = np.sum(u * u, axis=0) / (2 * C) - np.sum(log_p, axis=1, dtype=np.float64)
         return loss / n, grad / n
 
-    t = np.zeros((1 + B.shape[1], Y.shape[1]), dtype=np.float32)
+    t = np.zeros((1 + Bt.shape[0], Y.shape[1]), dtype=np.float32)
     t[0] = special.logit(rate) * root0
     t = _lbfgs(loss_grad, t, TOL)
     coef = spec.coef((t[1:] / root).astype(np.float64))
