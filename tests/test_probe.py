@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import RidgeCV
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mrnaprobe import MrnaProbeError
-from mrnaprobe.probe import check_embeddings, probe_seed
+from mrnaprobe.probe import check_embeddings, classification_metrics, probe_seed, probe_seeds
 from mrnaprobe.splits import random_folds
 
 
@@ -84,3 +85,31 @@ def test_bad_input_split_without_the_seed(problem):
     dataset, X, split = problem
     with pytest.raises(MrnaProbeError, match="split has no rows for seed 6"):
         probe_seed(dataset, X, split, TARGETS, seed=6)
+
+
+def test_seeds_in_threads_give_the_same_tables_as_one_at_a_time(problem):
+    dataset, X, split = problem
+    split = pd.concat(
+        [split, split.assign(seed=6, fold=random_folds(len(X), 6, (0.7, 0.15, 0.15)))]
+    )
+    one = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=1))
+    two = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=2))
+    for a, b in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert not one[0]["value"].equals(one[1]["value"])
+
+
+@pytest.mark.parametrize("labels", [1, 3])
+def test_one_sort_metrics_equal_sklearns_with_ties(labels):
+    rng = np.random.default_rng(labels)
+    for _ in range(50):
+        Y = (rng.random((int(rng.integers(5, 200)), labels)) < rng.uniform(0.1, 0.8)).astype(int)
+        Y[0], Y[1] = 0, 1  # both classes
+        scores = np.round(rng.random(Y.shape), int(rng.integers(1, 4)))  # many ties
+        average = "micro" if labels > 1 else None
+        Yr, Sr = (Y, scores) if average else (Y[:, 0], scores[:, 0])
+        got = classification_metrics(Y, scores)
+        assert got["auroc"] == pytest.approx(roc_auc_score(Yr, Sr, average=average), abs=1e-12)
+        assert got["auprc"] == pytest.approx(
+            average_precision_score(Yr, Sr, average=average), abs=1e-12
+        )
