@@ -658,8 +658,9 @@ def embed_shard(sequences, spec: dict, source, shard: int, shards: int, cache_di
     }
 
 
-def merge_shards(parts) -> np.ndarray:
-    """Embeddings from all shards' per-chunk sums (the same bytes as an unsharded run)."""
+def merge_shards(parts) -> tuple[np.ndarray, dict]:
+    """Embeddings from all shards' per-chunk sums (the same bytes as an unsharded run), and
+    the run info of `embed_sequences` with the device seconds of all shards together."""
     parts = list(parts)
     if not parts:
         raise MrnaProbeError("no shards to merge")
@@ -673,4 +674,10 @@ def merge_shards(parts) -> np.ndarray:
     sums = np.concatenate([p["sums"] for p in parts if len(p["chunk"])])[order]
     owner = np.concatenate([p["owner"] for p in parts])[order]
     count = np.concatenate([p["count"] for p in parts])[order]
-    return reduce_chunks(owner, sums, count, n_sequences)
+    runs = [json.loads(str(p["info"])) for p in parts]
+    seconds = sum(run["seconds"] for run in runs)
+    info = {**runs[0], "shards": len(parts), "seconds": round(seconds, 3),
+            "shard_seconds": [run["seconds"] for run in runs],
+            "seq_per_s": round(runs[0]["sequences"] / max(seconds, 1e-9), 2),
+            "tokens_per_s": round(runs[0]["tokens"] / max(seconds, 1e-9), 1)}  # fmt: skip
+    return reduce_chunks(owner, sums, count, n_sequences), info

@@ -5,8 +5,6 @@ embed: the .npy (rows in dataset order) + JSON sidecar, either computed here (ba
 unsharded models) or merged from the shards' .npz files.
 """
 
-import json
-
 import numpy as np
 import pandas as pd
 
@@ -51,14 +49,7 @@ def step(smk):
     else:
         shard_files = list(smk.input.get("shards", []))
         if shard_files:
-            parts = [dict(np.load(path)) for path in shard_files]
-            embeddings = merge_shards(parts)
-            runs = [json.loads(str(part["info"])) for part in parts]
-            seconds = sum(run["seconds"] for run in runs)  # device seconds, all shards
-            info = {**runs[0], "shards": len(parts), "seconds": round(seconds, 3),
-                    "shard_seconds": [run["seconds"] for run in runs],
-                    "seq_per_s": round(runs[0]["sequences"] / max(seconds, 1e-9), 2),
-                    "tokens_per_s": round(runs[0]["tokens"] / max(seconds, 1e-9), 1)}  # fmt: skip
+            embeddings, info = merge_shards(dict(np.load(path)) for path in shard_files)
         else:
             embeddings, info = embed_sequences(sequences, spec, model_source(smk, spec),
                                                cache, threads)  # fmt: skip

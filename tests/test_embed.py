@@ -168,7 +168,9 @@ def test_shards_merge_to_the_unsharded_bytes(tiny_model):
     whole, info = embed_sequences(sequences, SPEC, tiny_model, progress=False)
     parts = [embed_shard(sequences, SPEC, tiny_model, i, 4, progress=False) for i in range(4)]
     assert sum(len(p["chunk"]) for p in parts) == info["chunks"]
-    assert merge_shards(parts).tobytes() == whole.tobytes()
+    merged, info = merge_shards(parts)
+    assert merged.tobytes() == whole.tobytes()
+    assert info["shards"] == 4 and len(info["shard_seconds"]) == 4
     with pytest.raises(MrnaProbeError, match="expected each"):
         merge_shards(parts[:3])
 

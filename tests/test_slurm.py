@@ -168,22 +168,26 @@ def test_workflow_on_slurm_matches_local(slurm_cluster, tmp_path):
     jobs = sacct_jobs(cluster)
     assert jobs and all(j["State"] == "COMPLETED" for j in jobs), jobs
 
-    # Every embed job went to the GPU partition; a model asks --gpus=N iff its catalog says so.
+    # A model that asks --gpus=N (its catalog entry) went to the GPU partition, the others
+    # (k-mer) as `embed_cpu` to the default CPU partition, without GPUs.
     models = yaml.safe_load(SMALL_CONFIG.read_text())["models"]
-    embeds = [j for j in jobs if j["Comment"].startswith("rule_embed_wildcards_")]
+    embeds = [j for j in jobs if re.match(r"rule_embed(_cpu)?_wildcards_", j["Comment"])]
     assert len(embeds) == len(list((cluster / "results" / "embeddings").glob("*/*.npy")))
     for job in embeds:
         model = next(m for m in models if job["Comment"].endswith(f"_{m}"))
         gpus = models[model].get("gpus", 0)
-        assert job["Partition"] == "gpu", job
+        assert job["Partition"] == ("gpu" if gpus else "debug"), job
+        assert job["Comment"].startswith("rule_embed_cpu_") != bool(gpus), job
         assert tres(job).get("gres/gpu") == (str(gpus) if gpus else None), job
         assert (f"--gpus={gpus}" in job["SubmitLine"]) == bool(gpus), job
-    assert any(models[m].get("gpus", 0) for m in models), "small config has no GPU model"
+    gpus = [bool(models[m].get("gpus", 0)) for m in models]
+    assert any(gpus) and not all(gpus), "small config needs a GPU and a CPU model"
 
-    # Probe jobs were batched (groups + group-components), each asking for its one CPU.
+    # Probe jobs were batched (groups + group-components), each asking for its probe.threads.
+    threads = yaml.safe_load(SMALL_CONFIG.read_text())["probe"]["threads"]
     probe_jobs = len(list((cluster / "results" / "probes").glob("*/*/*")))
     batches = [j for j in jobs if "'probe:" in j["SubmitLine"]]
     sizes = [j["SubmitLine"].count("'probe:") for j in batches]
     assert sum(sizes) == probe_jobs and len(batches) < probe_jobs, sizes
     for job, size in zip(batches, sizes, strict=True):
-        assert int(tres(job)["cpu"]) == size, job
+        assert int(tres(job)["cpu"]) == threads * size, job

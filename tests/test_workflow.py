@@ -23,7 +23,8 @@ def test_default_config_dry_run_plans_every_stage(mirror):
     for rule, count in {
         "dataset": 7,
         "homology": 7,
-        "embed": 14,
+        "embed": 7,
+        "embed_cpu": 7,
         "probe": 30,
         "split": 15,
         "report": 1,

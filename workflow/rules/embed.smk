@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from mrnaprobe.models import (
@@ -22,6 +23,16 @@ EMBED_SHARDS = {
     for model, spec in MODEL_SPECS.items()
     for dataset in DATASETS
 }
+# Models that ask for no GPU (k-mer, composition, CPU-only encoders) run as `embed_cpu` /
+# `embed_shard_cpu`: same jobs, other rule names, so a SLURM profile sends only the GPU ones
+# to the GPU partition.
+CPU_MODELS = [model for model, spec in MODEL_SPECS.items() if not spec["gpus"]]
+GPU_MODELS = [model for model in MODEL_SPECS if model not in CPU_MODELS]
+
+
+def one_of(names):
+    """A wildcard regex matching exactly these names (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
 
 
 rule random_model:
@@ -55,6 +66,7 @@ rule embed_shard:
     benchmark:
         "results/benchmarks/embed/{model}/{dataset}.shard{shard}-of-{shards}.tsv"
     wildcard_constraints:
+        model=one_of(GPU_MODELS),
         shard=r"\d+",
         shards=r"\d+",
     conda:
@@ -94,6 +106,8 @@ rule embed:
         "results/logs/embed/{model}/{dataset}.log",
     benchmark:
         "results/benchmarks/embed/{model}/{dataset}.tsv"
+    wildcard_constraints:
+        model=one_of(GPU_MODELS),
     conda:
         "../../envs/embed.yaml"
     threads: 2
@@ -114,3 +128,15 @@ rule embed:
         model_cache=config["model_cache"],
     script:
         "../../scripts/embed.py"
+
+
+use rule embed_shard as embed_shard_cpu with:
+    wildcard_constraints:
+        model=one_of(CPU_MODELS),
+        shard=r"\d+",
+        shards=r"\d+",
+
+
+use rule embed as embed_cpu with:
+    wildcard_constraints:
+        model=one_of(CPU_MODELS),
