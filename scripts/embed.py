@@ -1,4 +1,4 @@
-"""Embed one dataset with one catalog model (Snakemake script of rules embed, embed_shard).
+"""Embed one dataset with one catalog model (rules embed, embed_shard and their _cpu twins).
 
 embed_shard: per-chunk token sums of shard i of n -> .npz.
 embed: the .npy (rows in dataset order) + JSON sidecar, either computed here (baselines,
@@ -29,7 +29,7 @@ def step(smk):
     spec = smk.params.spec
     sequences = pd.read_parquet(smk.input.dataset, columns=["sequence"])["sequence"].tolist()
     threads, cache = smk.threads, smk.params.model_cache
-    if smk.rule == "embed_shard":
+    if smk.rule.startswith("embed_shard"):  # embed_shard, embed_shard_cpu
         shard, shards = int(smk.wildcards.shard), int(smk.wildcards.shards)
         arrays = embed_shard(sequences, spec, model_source(smk, spec), shard, shards,
                              cache, threads)  # fmt: skip

@@ -1,3 +1,5 @@
+import re
+
 from mrnaprobe.data import resolve_source, source_file_name
 
 SEEDS = config["seeds"]
@@ -55,3 +57,8 @@ def audit_outputs():
         for dataset in DATASETS
         for split in dataset_splits(dataset)
     ]
+
+
+def one_of(names):
+    """A wildcard regex matching exactly these names (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"

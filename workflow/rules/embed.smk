@@ -1,4 +1,3 @@
-import re
 from pathlib import Path
 
 from mrnaprobe.models import (
@@ -28,11 +27,6 @@ EMBED_SHARDS = {
 # to the GPU partition.
 CPU_MODELS = [model for model, spec in MODEL_SPECS.items() if not spec["gpus"]]
 GPU_MODELS = [model for model in MODEL_SPECS if model not in CPU_MODELS]
-
-
-def one_of(names):
-    """A wildcard regex matching exactly these names (nothing when there are none)."""
-    return "|".join(map(re.escape, names)) or "(?!)"
 
 
 rule random_model:
