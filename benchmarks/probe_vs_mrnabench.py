@@ -86,7 +86,7 @@ def main() -> None:
         "max_abs_delta_by_metric": deltas,
         "seeds": len(seeds),
         "threads": args.threads,
-        "blas": [(i["version"], i.get("architecture")) for i in threadpool_info()],
+        "blas": [(i["version"], i.get("architecture")) for i in threadpool_info() if i["version"]],
         "shape": list(data["X"].shape),
     }))  # fmt: skip
 

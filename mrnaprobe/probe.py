@@ -43,7 +43,7 @@ def classification_metrics(Y: np.ndarray, probabilities: np.ndarray) -> dict:
     fp = last + 1 - tp
     tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
     return {
-        "auroc": float(np.trapezoid(tpr, fpr)),
+        "auroc": float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2),  # trapezoids
         "auprc": float(np.sum(np.diff(tpr) * tp / (last + 1))),
     }
 
