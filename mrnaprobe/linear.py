@@ -52,65 +52,91 @@ class Spectrum:
 
 
 class Embeddings:
-    """An embedding matrix centred once (float64, and a float32 copy); spectra of its
-    train subsets, which share its Gram matrix (d <= rows) or kernel (d > rows). The one
-    of the two that the full matrix would use is computed here, on all BLAS threads."""
+    """An embedding matrix, centred once into a float32 copy; spectra of its train subsets,
+    which share its Gram matrix (d <= rows) or kernel (d > rows). The one of the two that
+    the full matrix would use is computed here, on all BLAS threads. Float64 work reads
+    the matrix in blocks of BLOCK rows or columns, so no float64 copy of it is kept."""
+
+    BLOCK = 2048
 
     def __init__(self, X: np.ndarray):
         self.X = np.asarray(X)
+        n, d = self.X.shape
         self.mean = np.mean(self.X, axis=0, dtype=np.float64)
-        self.X0 = self.X.astype(np.float64)
-        self.X0 -= self.mean
-        self.X32 = self.X0.astype(np.float32)
-        self._gram, self._kernel, self._lock = None, None, threading.Lock()
-        if self.X.shape[1] <= len(self.X):
-            self._full("_gram", lambda: self.X0.T @ self.X0)
-        else:
-            self._full("_kernel", lambda: self.X0 @ self.X0.T)
+        self.X32 = np.empty((n, d), dtype=np.float32)
+        self.total = np.zeros(d)  # column sums of X - mean (zero up to rounding)
+        gram = np.zeros((d, d)) if d <= n else None
+        for start in range(0, n, self.BLOCK):
+            block = self.centred(slice(start, start + self.BLOCK))
+            self.X32[start : start + self.BLOCK] = block
+            self.total += block.sum(axis=0)
+            if gram is not None:
+                gram += block.T @ block
+        self._gram, self._kernel, self._lock = gram, None, threading.Lock()
+        if gram is None:
+            self._kernel = self._kernel_of_columns()
+
+    def centred(self, rows, columns=slice(None)) -> np.ndarray:
+        """X[rows, columns] - mean in float64."""
+        block = self.X[rows, columns].astype(np.float64)
+        block -= self.mean[columns]
+        return block
+
+    def _kernel_of_columns(self) -> np.ndarray:
+        """(X - mean)(X - mean)' in float64, accumulated over column blocks."""
+        kernel = np.zeros((len(self.X), len(self.X)))
+        for start in range(0, self.X.shape[1], self.BLOCK):
+            block = self.centred(slice(None), slice(start, start + self.BLOCK))
+            kernel += block @ block.T
+        return kernel
 
     def rows_T_dot(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """X0[rows].T @ v in float64, without copying the rows."""
-        full = np.zeros((len(self.X0), *v.shape[1:]))
-        full[rows] = v
-        return self.X0.T @ full
+        """(X[rows] - mean).T @ v in float64, over row blocks."""
+        return sum(
+            self.centred(rows[start : start + self.BLOCK]).T @ v[start : start + self.BLOCK]
+            for start in range(0, len(rows), self.BLOCK)
+        )
 
     def spectrum(self, rows: np.ndarray) -> Spectrum:
         """Spectrum of the rows (indices or boolean mask) centred on their own mean."""
         rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
-        shift = self.rows_T_dot(rows, np.full(len(rows), 1.0 / len(rows)))  # rows' mean
         if self.X.shape[1] <= len(rows):
-            s2, V, Bt = self._primal(rows, shift)
+            shift, s2, V, Bt = self._primal(rows)
         else:
+            shift = self.rows_T_dot(rows, np.full(len(rows), 1.0 / len(rows)))
             s2, V, Bt = self._dual(rows)
         return Spectrum(self, rows, self.mean + shift, s2, Bt, V)
 
-    def _primal(self, rows, shift):
-        held = np.setdiff1d(np.arange(len(self.X0)), rows, assume_unique=True)
+    def _primal(self, rows):
+        """The rows' mean (minus the full mean) and spectrum, from the d x d Gram matrix."""
+        held = np.setdiff1d(np.arange(len(self.X)), rows, assume_unique=True)
         if len(held) < len(rows):  # downdate the full Gram matrix by the held-out rows
-            H = self.X0[held]
-            G = self._full("_gram", lambda: self.X0.T @ self.X0) - H.T @ H
+            H = self.centred(held)
+            G = self._gram - H.T @ H  # d <= rows <= all rows: computed in __init__
+            shift = (self.total - H.sum(axis=0)) / len(rows)
         else:
-            R = self.X0[rows]
+            R = self.centred(rows)
             G = R.T @ R
+            shift = R.mean(axis=0)
         G -= len(rows) * np.outer(shift, shift)
         s2, Q = _eigh(G, max(G.shape[0], len(rows)))
         Bt = Q.T.astype(np.float32) @ self.X32[rows].T
         Bt -= (shift @ Q).astype(np.float32)[:, None]
-        return s2, Q, Bt
+        return shift, s2, Q, Bt
 
     def _dual(self, rows):
-        K = self._full("_kernel", lambda: self.X0 @ self.X0.T)[np.ix_(rows, rows)]
+        K = self._full_kernel()[np.ix_(rows, rows)]
         centre = K.mean(axis=0)
         K += centre.mean() - centre[:, None] - centre[None, :]
         s2, U = _eigh(K, self.X.shape[1])
         return s2, None, np.sqrt(s2)[:, None] * U.T
 
-    def _full(self, name, compute):
-        """The full Gram matrix or kernel, computed once (threads share it)."""
+    def _full_kernel(self) -> np.ndarray:
+        """The full kernel, computed once (threads share it)."""
         with self._lock:
-            if getattr(self, name) is None:
-                setattr(self, name, compute())
-            return getattr(self, name)
+            if self._kernel is None:
+                self._kernel = self._kernel_of_columns()
+            return self._kernel
 
 
 def _eigh(G: np.ndarray, size: int):
