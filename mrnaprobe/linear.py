@@ -55,9 +55,9 @@ class Embeddings:
     """An embedding matrix, centred once into a float32 copy; spectra of its train subsets,
     which share its Gram matrix (d <= rows) or kernel (d > rows). The one of the two that
     the full matrix would use is computed here, on all BLAS threads. Float64 work reads
-    the matrix in blocks of BLOCK rows or columns, so no float64 copy of it is kept."""
+    the matrix in blocks of about BLOCK values, so no float64 copy of it is kept."""
 
-    BLOCK = 2048
+    BLOCK = 1 << 21  # values per float64 block (16 MB)
 
     def __init__(self, X: np.ndarray):
         self.X = np.asarray(X)
@@ -66,9 +66,9 @@ class Embeddings:
         self.X32 = np.empty((n, d), dtype=np.float32)
         self.total = np.zeros(d)  # column sums of X - mean (zero up to rounding)
         gram = np.zeros((d, d)) if d <= n else None
-        for start in range(0, n, self.BLOCK):
-            block = self.centred(slice(start, start + self.BLOCK))
-            self.X32[start : start + self.BLOCK] = block
+        for rows in self._row_blocks(np.arange(n)):
+            block = self.centred(rows)
+            self.X32[rows] = block
             self.total += block.sum(axis=0)
             if gram is not None:
                 gram += block.T @ block
@@ -82,20 +82,24 @@ class Embeddings:
         block -= self.mean[columns]
         return block
 
+    def _row_blocks(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Consecutive pieces of `rows`, about BLOCK values of X each."""
+        step = max(1, self.BLOCK // self.X.shape[1])
+        return [rows[start : start + step] for start in range(0, len(rows), step)]
+
     def _kernel_of_columns(self) -> np.ndarray:
         """(X - mean)(X - mean)' in float64, accumulated over column blocks."""
         kernel = np.zeros((len(self.X), len(self.X)))
-        for start in range(0, self.X.shape[1], self.BLOCK):
-            block = self.centred(slice(None), slice(start, start + self.BLOCK))
+        step = max(1, self.BLOCK // len(self.X))
+        for start in range(0, self.X.shape[1], step):
+            block = self.centred(slice(None), slice(start, start + step))
             kernel += block @ block.T
         return kernel
 
     def rows_T_dot(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
         """(X[rows] - mean).T @ v in float64, over row blocks."""
-        return sum(
-            self.centred(rows[start : start + self.BLOCK]).T @ v[start : start + self.BLOCK]
-            for start in range(0, len(rows), self.BLOCK)
-        )
+        pieces = self._row_blocks(np.arange(len(rows)))
+        return sum(self.centred(rows[piece]).T @ v[piece] for piece in pieces)
 
     def spectrum(self, rows: np.ndarray) -> Spectrum:
         """Spectrum of the rows (indices or boolean mask) centred on their own mean."""
