@@ -63,18 +63,18 @@ class Embeddings:
         self.X = np.asarray(X)
         n, d = self.X.shape
         self.mean = np.mean(self.X, axis=0, dtype=np.float64)
-        self.X32 = np.empty((n, d), dtype=np.float32)
         self.total = np.zeros(d)  # column sums of X - mean (zero up to rounding)
-        gram = np.zeros((d, d)) if d <= n else None
+        self._gram, self._kernel, self._lock = None, None, threading.Lock()
+        self.X32 = None  # the primal's float32 copy; with d > n every subset is dual
+        if d > n:
+            self._kernel = self._kernel_of_columns()
+            return
+        self.X32, self._gram = np.empty((n, d), dtype=np.float32), np.zeros((d, d))
         for rows in self._row_blocks(np.arange(n)):
             block = self.centred(rows)
             self.X32[rows] = block
             self.total += block.sum(axis=0)
-            if gram is not None:
-                gram += block.T @ block
-        self._gram, self._kernel, self._lock = gram, None, threading.Lock()
-        if gram is None:
-            self._kernel = self._kernel_of_columns()
+            self._gram += block.T @ block
 
     def centred(self, rows, columns=slice(None)) -> np.ndarray:
         """X[rows, columns] - mean in float64."""
