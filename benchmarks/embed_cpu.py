@@ -38,15 +38,20 @@ def synthetic(n: int, lengths: str, seed: int = 0) -> list[str]:
     return ["".join(letters[rng.choice(5, size, p=p)]) for size in sizes]
 
 
-def mrnabench_loop(sequences, path: str, max_tokens: int, threads=None, device="cpu"):
-    """One sequence, one chunk at a time, batch 1, fp32; mean over all chunks' tokens."""
+def load_reference(path: str, threads=None, device="cpu"):
+    """Tokenizer and fp32 model as mRNABench's wrappers load them."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     if threads:
         torch.set_num_threads(threads)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).to(device).eval()
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).to(device).eval()
+
+
+def mrnabench_loop(sequences, tokenizer, model, max_tokens: int, device="cpu"):
+    """One sequence, one chunk at a time, batch 1, fp32; mean over all chunks' tokens."""
+    import torch
+
     room = max_tokens - 2
     out = []
     with torch.inference_mode():
@@ -77,7 +82,8 @@ def main() -> None:
         loop_s, ours_s, loop_cpu, ours_cpu = [], [], [], []
         for _ in range(args.repeats):
             start, cpu = time.perf_counter(), time.process_time()
-            reference = mrnabench_loop(sequences, folder, spec["max_tokens"], args.threads)
+            tokenizer, model = load_reference(folder, args.threads)
+            reference = mrnabench_loop(sequences, tokenizer, model, spec["max_tokens"])
             loop_s.append(time.perf_counter() - start)
             loop_cpu.append(time.process_time() - cpu)
             start, cpu = time.perf_counter(), time.process_time()

@@ -1,16 +1,25 @@
-"""GPU embedding throughput of mrnaprobe's engine (for a machine with a GPU).
+"""GPU embedding throughput of mrnaprobe's engine against an mRNABench-style loop.
 
 Builds a random-init ESM encoder of the shape asked for (NT-v2-like sizes, as in
 ../shared/bench/gpu_embed_calib.py, but single-nucleotide tokens), embeds synthetic
-mRNA-length sequences (log-normal, median 2.4 kb, clipped to 200..12,000 nt) with
-`mrnaprobe.embed.embed_sequences` (bf16 autocast, token-budget batches), and optionally
-times the mRNABench-style loop (batch 1, fp32) on the first `--loop-n` sequences.
+mRNA-length sequences (log-normal, median 2.4 kb, clipped to 200..12,000 nt) with the
+engine (`plan_embedding` + `run_batches`) in each variant asked for, one process, one GPU:
 
-    python benchmarks/embed_gpu.py --size 100m --n 20000 --budget 65536
-    python benchmarks/embed_gpu.py --size tiny --n 40          # runs on CPU too
+- `autocast`: fp32 weights under bf16 autocast (`cast_weights: false`);
+- `bf16`: parameters cast once to bf16, no autocast (`cast_weights: true`).
 
-Prints one JSON line: device, params, seq/s, tokens/s, TFLOP/s (2 x params x tokens / s),
-peak GPU memory, and the loop's seq/s and the speedup when `--loop-n` > 0.
+Each variant loads the model once, runs the first `--warm` sequences untimed, then times
+the whole set. The loop (batch 1, fp32, one chunk at a time, as
+mRNABench embeds) runs on the first `--loop-n` sequences; speedups compare nucleotides per
+second, so the subset's lengths do not bias them.
+
+    python benchmarks/embed_gpu.py --size 100m --n 4000 --budgets 65536,262144 --loop-n 100
+    python benchmarks/embed_gpu.py --size tiny --n 40 --variants bf16       # CPU works too
+
+Prints one JSON line per variant and budget: seq/s, tokens/s, TFLOP/s (2 x params x
+tokens / s) and % of the H100's bf16 dense peak (790 TFLOP/s), peak GPU memory, speedup over
+the loop and the smallest cosine to the loop's embeddings; and one line for the loop.
+`--profile FILE` writes the top CUDA kernels of a few batches (first variant) to FILE.
 """
 
 import argparse
@@ -20,16 +29,21 @@ import tempfile
 import time
 
 import numpy as np
-from embed_cpu import mrnabench_loop  # benchmarks/ is on sys.path when run as a script
+from embed_cpu import load_reference, mrnabench_loop  # benchmarks/ is on sys.path
 
-from mrnaprobe.embed import build_random_encoder, embed_sequences
-from mrnaprobe.models import complete_spec
+from mrnaprobe.embed import build_random_encoder, plan_embedding, reduce_chunks, run_batches
+from mrnaprobe.models import complete_spec, load_adapter
 
 SIZES = {  # hidden, layers, heads (feed-forward 4 x hidden)
     "tiny": (64, 2, 4),
     "100m": (512, 22, 16),
     "500m": (1024, 29, 16),
 }
+VARIANTS = {
+    "autocast": {},
+    "bf16": {"cast_weights": True},
+}
+PEAK_TFLOPS = 790.0
 
 
 def synthetic(n: int, seed: int = 0) -> list[str]:
@@ -39,70 +53,131 @@ def synthetic(n: int, seed: int = 0) -> list[str]:
     return ["".join(letters[rng.integers(0, 4, size)]) for size in sizes]
 
 
-def loop_seq_per_s(sequences, path: str, max_tokens: int) -> float:
-    """Throughput of the mRNABench-style loop (batch 1, fp32), model load included as for ours."""
+def sync() -> None:
     import torch
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def embed(adapter, sequences, spec):
+    """Embeddings and device seconds of the engine (tokenising and planning not timed)."""
+    plan = plan_embedding(adapter, sequences, spec)
+    sync()
     start = time.perf_counter()
-    mrnabench_loop(sequences, path, max_tokens, device=device)  # ends with a copy to the host
-    return len(sequences) / (time.perf_counter() - start)
+    selected, sums = run_batches(adapter, plan.chunks, plan.batches, spec, progress=False)
+    embeddings = reduce_chunks(plan.chunks.owners[selected], sums,
+                               plan.chunks.body[selected], plan.n_sequences)  # fmt: skip
+    return embeddings, time.perf_counter() - start, int(plan.chunks.body.sum())
+
+
+def profile(adapter, sequences, spec, path: str) -> None:
+    """Top CUDA kernels (by total device time) of embedding `sequences`."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        embed(adapter, sequences, spec)
+    with open(path, "w") as handle:
+        handle.write(prof.key_averages().table(sort_by="cuda_time_total", row_limit=30))
+
+
+def cosine_min(a: np.ndarray, b: np.ndarray) -> float:
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return round(float(cos.min()), 6)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="100m")
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--budget", type=int, default=65536, help="padded tokens per batch")
+    parser.add_argument("--n", type=int, default=4000)
+    parser.add_argument("--budgets", default="65536", help="padded tokens per batch, commas")
+    parser.add_argument("--variants", default="bf16,autocast")
     parser.add_argument("--max-tokens", type=int, default=1024, help="context per chunk")
-    parser.add_argument("--dtype", choices=["bfloat16", "float16", "float32"], default="bfloat16")
-    parser.add_argument("--loop-n", type=int, default=0, help="also time the loop on this many")
+    parser.add_argument("--warm", type=int, default=96, help="untimed sequences first")
+    parser.add_argument("--loop-n", type=int, default=0, help="time the loop on this many")
+    parser.add_argument("--profile", help="write a kernel table of the first variant here")
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
 
     import torch
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(args.threads)
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
     hidden, layers, heads = SIZES[args.size]
-    spec = complete_spec(args.size, {
-        "kind": "random-init", "hidden_size": hidden, "layers": layers, "heads": heads,
-        "max_tokens": args.max_tokens, "token_budget": args.budget,
-        "cpu_token_budget": args.budget, "dtype": args.dtype,
-    })  # fmt: skip
+    base = {"kind": "random-init", "hidden_size": hidden, "layers": layers, "heads": heads,
+            "max_tokens": args.max_tokens}  # fmt: skip
     sequences = synthetic(args.n)
+    nt = sum(map(len, sequences))
+    common = {"device": torch.cuda.get_device_name() if cuda else "cpu", "size": args.size,
+              "n": args.n, "nt": nt, "torch": torch.__version__}  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
-        build_random_encoder(folder, spec)
-        embed_sequences(sequences[:8], spec, folder, threads=args.threads, progress=False)  # warm
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
-        start = time.perf_counter()
-        embeddings, info = embed_sequences(sequences, spec, folder, threads=args.threads)
-        seconds = time.perf_counter() - start
-        loop = None
+        build_random_encoder(folder, complete_spec(args.size, base))
+        loop_nt_s = reference = None
         if args.loop_n:
-            loop = loop_seq_per_s(sequences[: args.loop_n], folder, args.max_tokens)
-    result = {
-        "benchmark": "embed_gpu",
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-        "size": args.size,
-        "params": info["params"],
-        "n": args.n,
-        "nt": int(sum(map(len, sequences))),
-        "tokens": info["tokens"],
-        "budget": args.budget,
-        "dtype": args.dtype,
+            subset = sequences[: args.loop_n]
+            tokenizer, model = load_reference(folder, device=device)
+            mrnabench_loop(subset[:2], tokenizer, model, args.max_tokens, device)  # warm
+            sync()
+            start = time.perf_counter()
+            reference = mrnabench_loop(subset, tokenizer, model, args.max_tokens, device)
+            seconds = time.perf_counter() - start
+            loop_nt_s = sum(map(len, subset)) / seconds
+            print(json.dumps({**common, "variant": "mrnabench-loop", "n": len(subset),
+                              "seq_per_s": round(len(subset) / seconds, 2),
+                              "nt_per_s": round(loop_nt_s)}), flush=True)  # fmt: skip
+            del model
+        for variant in args.variants.split(","):
+            for budget in map(int, args.budgets.split(",")):
+                spec = complete_spec(args.size, {**base, **VARIANTS[variant],
+                                                 "token_budget": budget})  # fmt: skip
+                try:
+                    row = run_variant(spec, folder, sequences, args, device, reference, loop_nt_s)
+                except Exception as err:  # a failed variant is reported, the others still run
+                    row = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
+                print(json.dumps({**common, "variant": variant, "budget": budget, **row}),
+                      flush=True)  # fmt: skip
+                if cuda:
+                    torch.cuda.empty_cache()
+
+
+def run_variant(spec, folder, sequences, args, device, reference, loop_nt_s) -> dict:
+    import torch
+
+    start = time.perf_counter()
+    adapter = load_adapter(spec, folder, None, device)
+    embed(adapter, sequences[: args.warm], spec)
+    warm_s = time.perf_counter() - start
+    if args.profile:
+        profile(adapter, sequences[: args.warm], spec, args.profile)
+        args.profile = None
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    embeddings, seconds, tokens = embed(adapter, sequences, spec)
+    tflops = 2 * adapter.n_params * tokens / seconds / 1e12
+    row = {
+        "params": adapter.n_params,
+        "tokens": tokens,
+        "load_warm_s": round(warm_s, 1),
         "seconds": round(seconds, 2),
-        "seq_per_s": round(args.n / seconds, 1),
-        "tokens_per_s": round(info["tokens"] / seconds, 1),
-        "tflops": round(2 * info["params"] * info["tokens"] / seconds / 1e12, 2),
-        "engine_seq_per_s": info["seq_per_s"],
+        "seq_per_s": round(len(sequences) / seconds, 1),
+        "tokens_per_s": round(tokens / seconds),
+        "tflops": round(tflops, 1),
+        "pct_of_peak": round(100 * tflops / PEAK_TFLOPS, 1),
         "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
-        if torch.cuda.is_available()
+        if device == "cuda"
         else None,
-        "loop_seq_per_s": round(loop, 2) if loop else None,
-        "speedup_vs_loop": round(args.n / seconds / loop, 1) if loop else None,
         "finite": bool(np.isfinite(embeddings).all()),
     }
-    print(json.dumps(result))
+    if reference is not None:
+        nt_s = sum(map(len, sequences)) / seconds
+        row["speedup_vs_loop"] = round(nt_s / loop_nt_s, 1)
+        row["cos_min_vs_loop"] = cosine_min(embeddings[: len(reference)], reference)
+    return row
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ chunks of the model's context, sorted by length and packed into batches of at mo
 `token_budget` padded tokens. Each chunk's hidden states are summed over its own tokens
 (the special tokens framing the chunk are left out); a sequence's embedding is the sum over
 its chunks divided by its number of tokens, i.e. the mean over all tokens of all chunks.
-bf16 autocast on GPU, fp32 on CPU; a CUDA (or CPU) out-of-memory halves the budget and
-retries. Shards are contiguous runs of the same global batch plan, and every path reduces
-per-chunk sums in chunk order, so a sharded run gives the same bytes as an unsharded one.
+bf16 autocast on GPU (`cast_weights: true`: parameters cast once, no autocast), fp32 on
+CPU; a batch without padding goes without an attention mask (SDPA may then use its flash
+kernel); a CUDA (or CPU) out-of-memory halves the budget and retries. Shards are
+contiguous runs of the same global batch plan, and every path reduces per-chunk sums in
+chunk order, so a sharded run gives the same bytes as an unsharded one.
 """
 
 from __future__ import annotations
@@ -486,41 +488,62 @@ def plan_embedding(adapter, sequences, spec: dict) -> Plan:
     return Plan(chunks, batches, len(sequences))
 
 
-def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True):
+def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True, workers=1):
     """Token sums of the chunks in `batches`: (chunk indices ascending, float32 sums).
 
     The hidden states are summed over each chunk's own tokens on the device (fp32); with
-    CUDA the next batch is queued before the previous result is copied back. An
-    out-of-memory error halves the token budget and re-packs the remaining chunks."""
-    import torch
+    CUDA the next batch is queued before the previous result is copied back. On CPU,
+    `workers` threads each take every workers-th batch (run `_setup` first so that torch
+    itself uses one thread): small batches scale better so than on torch's threads, and a
+    batch's sums do not depend on the number of workers."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
-    device = adapter.device
-    cuda = str(device).startswith("cuda")
-    dtype = getattr(torch, spec.get("dtype", "bfloat16"))
-    autocast = torch.autocast("cuda", dtype=dtype, enabled=cuda and dtype != torch.float32)
     selected = np.sort(np.concatenate(batches)) if batches else np.empty(0, np.int64)
-    row = np.full(len(chunks), -1, dtype=np.int64)
-    row[selected] = np.arange(len(selected))
-    sums = None
-    budget = token_budget(spec, device)
-    queue = list(batches)
     bar = tqdm(
         total=int(chunks.body[selected].sum()), unit="tok", unit_scale=True, ascii=True,
         mininterval=30, file=_LogStream(), disable=not progress, desc="embed",
     )  # fmt: skip
-    pending = None
+    cuda = str(adapter.device).startswith("cuda")
+    workers = 1 if cuda else max(1, min(workers, len(batches)))
+    queues = [list(batches[start::workers]) for start in range(workers)]
 
-    def collect(item):
-        nonlocal sums
-        batch, pooled = item
-        pooled = pooled.cpu().numpy()
-        if sums is None:
-            sums = np.zeros((len(selected), pooled.shape[1]), dtype=np.float32)
+    def run(queue):
+        return _run_queue(adapter, chunks, queue, spec, bar)
+
+    if workers == 1:
+        done = run(queues[0])
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            done = [item for part in pool.map(run, queues) for item in part]
+    bar.close()
+    if not done:
+        return selected, np.zeros((0, max(adapter.hidden_size, 0)), dtype=np.float32)
+    row = np.full(len(chunks), -1, dtype=np.int64)
+    row[selected] = np.arange(len(selected))
+    sums = np.zeros((len(selected), done[0][1].shape[1]), dtype=np.float32)
+    for batch, pooled in done:
         sums[row[batch]] = pooled
+    return selected, sums
+
+
+def _run_queue(adapter, chunks: Chunks, queue: list, spec: dict, bar) -> list:
+    """(batch, pooled sums) for each batch of `queue`, in one thread. An out-of-memory
+    error halves the token budget and re-packs the chunks left in this queue."""
+    import torch
+
+    cuda = str(adapter.device).startswith("cuda")
+    dtype = getattr(torch, spec.get("dtype", "bfloat16"))
+    mixed = cuda and dtype != torch.float32 and not spec.get("cast_weights", False)
+    budget = token_budget(spec, adapter.device)
+    done, pending = [], None
+
+    def collect(batch, pooled):
+        done.append((batch, pooled.cpu().numpy()))
         bar.update(int(chunks.body[batch].sum()))
 
-    with torch.inference_mode(), autocast:  # entered once: weights are cast once
+    with torch.inference_mode(), torch.autocast("cuda", dtype=dtype, enabled=mixed):
         while queue:
             batch = queue.pop(0)
             failed = None
@@ -545,14 +568,11 @@ def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True):
                 log.warning("out of memory: token budget halved to %d, retrying", budget)
                 continue
             if pending is not None:
-                collect(pending)
+                collect(*pending)
             pending = (batch, pooled)
         if pending is not None:
-            collect(pending)
-    bar.close()
-    if sums is None:
-        sums = np.zeros((0, max(adapter.hidden_size, 0)), dtype=np.float32)
-    return selected, sums
+            collect(*pending)
+    return done
 
 
 def _forward_pooled(adapter, chunks: Chunks, batch, cuda: bool):
@@ -567,11 +587,13 @@ def _forward_pooled(adapter, chunks: Chunks, batch, cuda: bool):
     ids = np.where(valid, chunks.tokens[index], adapter.pad_id)
     keep = valid & (position >= chunks.head) & (position < (lengths - chunks.tail)[:, None])
     ids = torch.from_numpy(ids)
-    mask = torch.from_numpy(valid.astype(np.int64))
+    mask = None if valid.all() else torch.from_numpy(valid.astype(np.int64))
     keep = torch.from_numpy(keep.astype(np.float32))
     if cuda:
-        moved = (t.pin_memory().to(adapter.device, non_blocking=True) for t in (ids, mask, keep))
-        ids, mask, keep = moved
+        ids, mask, keep = (
+            t if t is None else t.pin_memory().to(adapter.device, non_blocking=True)
+            for t in (ids, mask, keep)
+        )
     hidden = adapter.forward(ids, mask)
     with torch.autocast("cuda", enabled=False):
         return torch.einsum("bw,bwh->bh", keep, hidden[:, :width].float())
@@ -583,13 +605,17 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _setup(threads: int):
+def _setup(threads: int, device: str) -> int:
+    """Quiet transformers; torch threads; returns the batch workers for `run_batches`
+    (on CPU, `threads` workers of one torch thread each)."""
     import torch
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    torch.set_num_threads(max(1, threads))
+    cpu = device == "cpu"
+    torch.set_num_threads(1 if cpu else max(1, threads))
+    return max(1, threads) if cpu else 1
 
 
 def _info(adapter, plan: Plan, seconds: float, device: str) -> dict:
@@ -613,12 +639,12 @@ def embed_sequences(sequences, spec: dict, source, cache_dir=None, threads: int 
     """Embeddings (float32, one row per sequence, dataset order) and a provenance dict."""
     from mrnaprobe.models import load_adapter
 
-    _setup(threads)
     device = _device()
+    workers = _setup(threads, device)
     adapter = load_adapter(spec, source, cache_dir, device)
     plan = plan_embedding(adapter, sequences, spec)
     started = time.perf_counter()
-    selected, sums = run_batches(adapter, plan.chunks, plan.batches, spec, progress)
+    selected, sums = run_batches(adapter, plan.chunks, plan.batches, spec, progress, workers)
     embeddings = reduce_chunks(plan.chunks.owners[selected], sums,
                                plan.chunks.body[selected], plan.n_sequences)  # fmt: skip
     info = _info(adapter, plan, time.perf_counter() - started, device)
@@ -638,14 +664,14 @@ def embed_shard(sequences, spec: dict, source, shard: int, shards: int, cache_di
 
     if not 0 <= shard < shards:
         raise MrnaProbeError(f"shard {shard} is not in 0..{shards - 1}")
-    _setup(threads)
     device = _device()
+    workers = _setup(threads, device)
     adapter = load_adapter(spec, source, cache_dir, device)
     plan = plan_embedding(adapter, sequences, spec)
     mine = split_shards(plan.batches, plan.chunks.lengths, shards)[shard]
     log.info("shard %d of %d: %d of %d batches", shard + 1, shards, len(mine), len(plan.batches))
     started = time.perf_counter()
-    selected, sums = run_batches(adapter, plan.chunks, mine, spec, progress)
+    selected, sums = run_batches(adapter, plan.chunks, mine, spec, progress, workers)
     info = _info(adapter, plan, time.perf_counter() - started, device)
     return {
         "chunk": selected,

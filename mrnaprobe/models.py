@@ -211,7 +211,8 @@ class Adapter:
     - `tokenize(sequences) -> list[np.ndarray]`: token ids of each whole sequence, without
       special tokens (the engine cuts them into chunks of `max_tokens` minus the frame);
     - `forward(ids, mask) -> Tensor[batch, length, hidden]`: per-token hidden states of a
-      right-padded batch (`ids`, `mask` are LongTensors on the adapter's device).
+      right-padded batch (`ids`, `mask` are LongTensors on the adapter's device; `mask` is
+      None when no chunk of the batch is padded, which lets SDPA pick its flash kernel).
     """
 
     kinds: ClassVar[tuple[str, ...]] = ()
@@ -265,6 +266,8 @@ class HFAdapter(Adapter):
         self.select_layer = None if base else self.layer
         parameters = inspect.signature(self.model.forward).parameters
         self.pass_mask = self.use_mask and "attention_mask" in parameters
+        if device.startswith("cuda"):
+            self.model = cast_for_gpu(self.model, spec)
         self.exact_padding = bool(self.pass_mask or spec.get("causal", self.causal))
         config = self.model.config
         self.hidden_size = getattr(config, "hidden_size", None) or getattr(config, "d_model", 0)
@@ -281,7 +284,7 @@ class HFAdapter(Adapter):
 
     def forward(self, ids, mask):
         kwargs = {"input_ids": ids}
-        if self.pass_mask:
+        if self.pass_mask and mask is not None:
             kwargs["attention_mask"] = mask
         if self.select_layer is not None:
             kwargs["output_hidden_states"] = True
@@ -384,6 +387,19 @@ class Evo2Adapter(Adapter):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def cast_for_gpu(model, spec: dict):
+    """The model as it runs on a GPU: fp32 weights that the engine runs under autocast, or
+    with `cast_weights: true` parameters cast once to `dtype` and no autocast (buffers
+    such as rotary frequencies stay fp32, so the model's code must cast them itself)."""
+    import torch
+
+    if spec.get("cast_weights", False):
+        dtype = getattr(torch, spec.get("dtype", "bfloat16"))
+        for parameter in model.parameters():
+            parameter.data = parameter.data.to(dtype)
+    return model
 
 
 def special_frame(tokenizer) -> tuple[list[int], list[int]]:

@@ -175,6 +175,16 @@ def test_shards_merge_to_the_unsharded_bytes(tiny_model):
         merge_shards(parts[:3])
 
 
+def test_cpu_worker_threads_give_the_same_bytes(tiny_model):
+    sequences = random_sequences(np.random.default_rng(2).integers(1, 120, 80), alphabet="ACGTN")
+    one, info = embed_sequences(sequences, SPEC, tiny_model, threads=1, progress=False)
+    assert info["batches"] > 3
+    three, _ = embed_sequences(sequences, SPEC, tiny_model, threads=3, progress=False)
+    assert three.tobytes() == one.tobytes()
+    shard = embed_shard(sequences, SPEC, tiny_model, 0, 2, threads=2, progress=False)
+    assert len(shard["chunk"]) == len(np.unique(shard["chunk"])) > 0
+
+
 def test_out_of_memory_halves_the_budget_and_retries(tiny_model, caplog):
     from mrnaprobe.embed import plan_embedding
 

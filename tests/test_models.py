@@ -196,6 +196,28 @@ def test_adapters_frame_pad_and_batch_by_kind(tiny_models):
     assert type(fast_tokenizer(adapters["ssm"].tokenizer, sequences)).__name__ == "_TableTokenizer"
 
 
+def test_cast_weights_casts_parameters_once_and_keeps_fp32_buffers(tmp_path):
+    import torch
+    from transformers import AutoModel
+
+    from mrnaprobe.embed import build_random_encoder
+    from mrnaprobe.models import cast_for_gpu
+
+    spec = complete_spec("esm", {"kind": "random-init", "max_tokens": 64, "dtype": "bfloat16"})
+    build_random_encoder(tmp_path, spec)
+    model = AutoModel.from_pretrained(tmp_path).eval()
+    ids = torch.randint(4, 8, (3, 40))
+    with torch.inference_mode():
+        reference = model(input_ids=ids).last_hidden_state.mean(1)
+        assert cast_for_gpu(model, spec) is model  # default: fp32 weights, autocast
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+        cast = cast_for_gpu(model, {**spec, "cast_weights": True})
+        assert all(p.dtype == torch.bfloat16 for p in cast.parameters())
+        assert all(b.dtype == torch.float32 for b in cast.buffers() if b.is_floating_point())
+        pooled = cast(input_ids=ids).last_hidden_state.float().mean(1)  # no mixed dtypes
+    assert cosine(pooled.numpy(), reference.numpy()).min() >= 0.999
+
+
 def test_causal_ssm_may_mix_lengths(tiny_models):
     path, entry = tiny_models["ssm"]
     spec = complete_spec("ssm", {**entry, "source": str(path), "causal": True})
