@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.multioutput import MultiOutputClassifier
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.probe import check_embeddings, classification_metrics, probe_seed, probe_seeds
@@ -61,6 +62,34 @@ def test_regression_matches_sklearn_ridgecv_and_drops_missing_rows(problem):
     row = table[(table["fold"] == "test") & (table["metric"] == "pearson")].iloc[0]
     assert row["value"] == pytest.approx(expected, abs=1e-6)
     assert row["n_train"] + row["n_eval"] + (folds == "val").sum() == 290
+
+
+def test_multilabel_metrics_match_mrnabench_sklearn_probe_within_0_002():
+    """Per-seed test AUROC/AUPRC against MultiOutputClassifier(LogisticRegression()), as
+    mRNABench configures it, on a noisy 6-label problem."""
+    rng = np.random.default_rng(11)
+    n, d, labels = 1500, 40, 6
+    X = rng.standard_normal((n, 5)) @ rng.standard_normal((5, d)) + rng.standard_normal((n, d))
+    score = X @ rng.standard_normal((d, labels)) / 12 + rng.standard_normal((n, labels))
+    Y = (score > 0.8).astype(float)
+    columns = [f"l{j}" for j in range(labels)]
+    dataset = pd.DataFrame(Y, columns=columns).assign(id=[f"r{i}" for i in range(n)])
+    targets = {"loc": {"task": "multilabel", "columns": columns}}
+    for seed in (0, 1, 2):
+        folds = random_folds(n, seed, (0.7, 0.15, 0.15))
+        split = pd.DataFrame({"id": dataset["id"], "seed": seed, "fold": folds})
+        ours = probe_seed(dataset, X, split, targets, seed).query("fold == 'test'")
+        train, test = folds == "train", folds == "test"
+        model = MultiOutputClassifier(LogisticRegression()).fit(X[train], Y[train])
+        p = np.column_stack([prob[:, 1] for prob in model.predict_proba(X[test])])
+        expected = {
+            "auroc": roc_auc_score(Y[test], p, average="micro"),
+            "auprc": average_precision_score(Y[test], p, average="micro"),
+        }
+        got = ours.set_index("metric")["value"]
+        assert 0.6 < expected["auroc"] < 0.95  # neither trivial nor hopeless
+        for metric, value in expected.items():
+            assert got[metric] == pytest.approx(value, abs=0.002), (seed, metric)
 
 
 @pytest.mark.bad_input
