@@ -201,9 +201,9 @@ def fit_logistic(X, Y: np.ndarray, C: float = 1.0, tol: float = TOL):
     """One L2 logistic regression per column of the 0/1 matrix Y (n, L), all solved at once.
 
     X is the train matrix or its Spectrum. Minimises sklearn LogisticRegression(C)'s
-    objective (mean log-loss + |w|^2 / (2 C n), unpenalised intercept) more tightly than
-    its lbfgs (`tol`: see TOL). Returns a callable mapping X (m, d) to positive-class
-    probabilities (m, L).
+    objective (mean log-loss + |w|^2 / (2 C n), unpenalised intercept) about as tightly as
+    its default lbfgs (`tol`: see TOL). Returns a callable mapping X (m, d) to
+    positive-class probabilities (m, L).
     """
     spec = _train_spectrum(X)
     Y = np.asarray(Y, dtype=np.float32)
