@@ -1,8 +1,9 @@
-"""Embed one dataset with one catalog model (rules embed, embed_shard and their _cpu twins).
+"""Embed one dataset with one catalog model (rules embed, embed_shard, their _cpu twins,
+and merge_shards).
 
 embed_shard: per-chunk token sums of shard i of n -> .npz.
-embed: the .npy (rows in dataset order) + JSON sidecar, either computed here (baselines,
-unsharded models) or merged from the shards' .npz files.
+embed, merge_shards: the .npy (rows in dataset order) + JSON sidecar, computed here
+(baselines, unsharded models) or merged from the shards' .npz files.
 """
 
 import numpy as np
@@ -47,9 +48,8 @@ def step(smk):
         embeddings = composition_baseline(sequences)
         source, revision = "composition-baseline", "v1"
     else:
-        shard_files = list(smk.input.get("shards", []))
-        if shard_files:
-            embeddings, info = merge_shards(dict(np.load(path)) for path in shard_files)
+        if smk.rule == "merge_shards":
+            embeddings, info = merge_shards(dict(np.load(path)) for path in smk.input.shards)
         else:
             embeddings, info = embed_sequences(sequences, spec, model_source(smk, spec),
                                                cache, threads)  # fmt: skip

@@ -275,15 +275,16 @@ def test_dry_run_plans_hub_models_with_gpu_resources_offline(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     plan = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines()
             if len(line.split()) == 2 and line.split()[1].isdigit()}  # fmt: skip
-    assert plan["embed_shard"] == 2 and plan["embed"] == 4 and plan["embed_cpu"] == 2
+    assert plan["embed_shard"] == 2 and plan["merge_shards"] == 1
+    assert plan["embed"] == 3 and plan["embed_cpu"] == 2
     assert "random_model" not in plan
     jobs = done.stdout.split("\n\n")
     shard = next(j for j in jobs if "rule embed_shard:" in j)
     assert "gpu=1" in shard and "mem_mb=32000" in shard and "runtime=120" in shard
     rna = next(j for j in jobs if "rule embed:" in j and "/rna-fm/" in j)
     assert "gpu=1" in rna and "mem_mb=20000" in rna
-    merge = next(j for j in jobs if "rule embed:" in j and "/nt-v2-100m/" in j)
-    assert "gpu=0" in merge and "shards/mrl-hl-leppek/1-of-2.npz" in merge
+    merge = next(j for j in jobs if "rule merge_shards:" in j)
+    assert "gpu=0" in merge and "shards/mrl-hl-leppek/1-of-2.npz" in merge  # a CPU job
     kmer = next(j for j in jobs if "rule embed_cpu:" in j and "/kmer-naive/" in j)
     assert "gpu=0" in kmer
     assert not (tmp_path / "hf").exists()

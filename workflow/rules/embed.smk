@@ -16,12 +16,16 @@ MODEL_SPECS = resolve_models(
     workflow.source_path("../schemas/config.schema.yaml"),
 )
 # Shards per model x dataset; 1 means one `embed` job, N > 1 means N `embed_shard` jobs
-# (each its own output, so a rerun redoes only missing shards) merged by `embed`.
+# (each its own output, so a rerun redoes only missing shards) joined by `merge_shards`, a
+# CPU job. merge_shards is constrained to the sharded models and datasets (wildcards cannot
+# be constrained as pairs): a pair of those two lists with 1 shard is embedded as shard
+# 0-of-1 and merged, which gives the same bytes.
 EMBED_SHARDS = {
     (model, dataset): shard_count(spec, dataset, DATASETS[dataset])
     for model, spec in MODEL_SPECS.items()
     for dataset in DATASETS
 }
+SHARDED = [pair for pair, shards in EMBED_SHARDS.items() if shards > 1]
 # Models that ask for no GPU (k-mer, composition, CPU-only encoders) run as `embed_cpu` /
 # `embed_shard_cpu`: same jobs, other rule names, so a SLURM profile sends only the GPU ones
 # to the GPU partition.
@@ -84,15 +88,8 @@ rule embed:
         model=lambda wc: (
             f"results/models/{wc.model}"
             if needs_model_folder(MODEL_SPECS[wc.model])
-            and EMBED_SHARDS[wc.model, wc.dataset] == 1
             else []
         ),
-        shards=lambda wc: [
-            f"results/embeddings/{wc.model}/shards/{wc.dataset}/{shard}-of-{shards}.npz"
-            for shards in [EMBED_SHARDS[wc.model, wc.dataset]]
-            if shards > 1
-            for shard in range(shards)
-        ],
     output:
         embeddings="results/embeddings/{model}/{dataset}.npy",
         sidecar="results/embeddings/{model}/{dataset}.json",
@@ -106,22 +103,46 @@ rule embed:
         "../../envs/embed.yaml"
     threads: 2
     resources:
-        gpu=lambda wc: (
-            MODEL_SPECS[wc.model]["gpus"]
-            if EMBED_SHARDS[wc.model, wc.dataset] == 1
-            else 0
-        ),
+        gpu=lambda wc: MODEL_SPECS[wc.model]["gpus"],
         mem_mb=lambda wc: MODEL_SPECS[wc.model]["mem_mb"],
-        runtime=lambda wc: (
-            MODEL_SPECS[wc.model]["runtime"]
-            if EMBED_SHARDS[wc.model, wc.dataset] == 1
-            else 30
-        ),
+        runtime=lambda wc: MODEL_SPECS[wc.model]["runtime"],
     params:
         spec=lambda wc: run_spec(MODEL_SPECS[wc.model]),
         model_cache=config["model_cache"],
     script:
         "../../scripts/embed.py"
+
+
+rule merge_shards:
+    input:
+        dataset="results/data/{dataset}.parquet",
+        info="results/data/{dataset}.json",
+        shards=lambda wc: [
+            f"results/embeddings/{wc.model}/shards/{wc.dataset}/{shard}-of-{shards}.npz"
+            for shards in [EMBED_SHARDS[wc.model, wc.dataset]]
+            for shard in range(shards)
+        ],
+    output:
+        embeddings="results/embeddings/{model}/{dataset}.npy",
+        sidecar="results/embeddings/{model}/{dataset}.json",
+    log:
+        "results/logs/embed/{model}/{dataset}.merge.log",
+    wildcard_constraints:
+        model=one_of(sorted({model for model, _ in SHARDED})),
+        dataset=one_of(sorted({dataset for _, dataset in SHARDED})),
+    conda:
+        "../../envs/embed.yaml"
+    resources:
+        mem_mb=lambda wc: MODEL_SPECS[wc.model]["mem_mb"],
+        runtime=30,
+    params:
+        spec=lambda wc: run_spec(MODEL_SPECS[wc.model]),
+        model_cache=config["model_cache"],
+    script:
+        "../../scripts/embed.py"
+
+
+ruleorder: merge_shards > embed > embed_cpu
 
 
 use rule embed_shard as embed_shard_cpu with:
