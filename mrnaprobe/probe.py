@@ -6,12 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr, spearmanr
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import mean_squared_error
+from sklearn.multioutput import MultiOutputClassifier
 from threadpoolctl import threadpool_limits
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import target_frame
-from mrnaprobe.linear import Embeddings, fit_logistic, fit_ridge
+from mrnaprobe.linear import ALPHAS, Embeddings, fit_logistic, fit_ridge
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,7 @@ METRICS = {
 }
 PRIMARY_METRIC = {"regression": "pearson", "binary": "auprc", "multilabel": "auprc"}
 FOLDS = ("train", "val", "test")
+SOLVERS = ("fast", "sklearn")
 
 
 def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
@@ -75,21 +78,33 @@ def check_fold_rows(name: str, y: np.ndarray, folds: np.ndarray, task: str, seed
             )
 
 
-def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str, seed: int):
+def fit_sklearn(X: np.ndarray, y: np.ndarray, task: str):
+    """scikit-learn's estimators exactly as mRNABench configures them (RidgeCV over ALPHAS;
+    LogisticRegression(max_iter=5000), one per label); returns a predict function."""
+    if task == "regression":
+        return RidgeCV(alphas=ALPHAS).fit(X, y).predict
+    model = MultiOutputClassifier(LogisticRegression(max_iter=5000)).fit(X, y)
+    return lambda X_eval: np.column_stack([p[:, 1] for p in model.predict_proba(X_eval)])
+
+
+def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str, seed: int,
+                 solver: str = "fast"):  # fmt: skip
     """Fit on the train rows, score val and test; yields (fold, metric, value, n_train, n_eval).
 
     rows index emb's matrix, folds and y are per row; spectra(train_rows) gives the
-    (shared) train spectrum."""
+    (shared) train spectrum. `solver`: "fast" (mrnaprobe.linear) or "sklearn" (fit_sklearn)."""
     check_fold_rows(name, y, folds, task, seed)
     train = folds == "train"
-    if task == "regression":
-        predict = fit_ridge(spectra(rows[train]), y[train]).predict
-        score = regression_metrics
-    else:
+    if task != "regression":
         y = y.reshape(len(y), -1).astype(np.int8)
         check_classes(name, y[train], "train", seed, pooled=False)
+    if solver == "sklearn":
+        predict = fit_sklearn(emb.X[rows[train]], y[train], task)
+    elif task == "regression":
+        predict = fit_ridge(spectra(rows[train]), y[train]).predict
+    else:
         predict = fit_logistic(spectra(rows[train]), y[train])
-        score = classification_metrics
+    score = regression_metrics if task == "regression" else classification_metrics
     for fold in ("val", "test"):
         held = folds == fold
         if task != "regression":
@@ -99,12 +114,14 @@ def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str,
 
 
 def probe_seed(
-    dataset: pd.DataFrame, X, split: pd.DataFrame, targets: dict, seed: int
+    dataset: pd.DataFrame, X, split: pd.DataFrame, targets: dict, seed: int, solver="fast"
 ) -> pd.DataFrame:
     """All targets of a dataset probed on one seed's folds; long format.
 
     X is the embedding matrix or its Embeddings; targets with the same train rows share
-    one train spectrum."""
+    one train spectrum. `solver`: see probe_target."""
+    if solver not in SOLVERS:
+        raise MrnaProbeError(f"probe solver {solver!r} is not one of {', '.join(SOLVERS)}")
     emb = X if isinstance(X, Embeddings) else Embeddings(X)
     folds = split.loc[split["seed"] == seed].set_index("id")["fold"]
     if folds.empty:
@@ -131,20 +148,24 @@ def probe_seed(
         in_split = pd.notna(folds[present])
         present, y = present[in_split], y[in_split]
         for fold, metric, value, n_train, n_eval in probe_target(
-            emb, spectrum, present, folds[present], y, spec["task"], name, seed
+            emb, spectrum, present, folds[present], y, spec["task"], name, seed, solver
         ):
             rows.append((name, spec["task"], seed, fold, metric, value, n_train, n_eval))
     columns = ["target", "task", "seed", "fold", "metric", "value", "n_train", "n_eval"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1):
+def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1, solver="fast"):
     """probe_seed for every seed, yielded in order as they finish, `threads` seeds at a time,
     each on one BLAS thread (so the numbers do not depend on `threads`); the seeds share
     X's Gram matrix."""
     emb = Embeddings(X)
+
+    def one(seed):
+        return probe_seed(dataset, emb, split, targets, seed, solver)
+
     with threadpool_limits(1), ThreadPoolExecutor(max(1, threads)) as pool:
-        yield from pool.map(lambda seed: probe_seed(dataset, emb, split, targets, seed), seeds)
+        yield from pool.map(one, seeds)
 
 
 def load_embeddings(path, dataset: pd.DataFrame) -> np.ndarray:

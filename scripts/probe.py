@@ -20,9 +20,10 @@ def step(smk):
         "model_source": sidecar["source"],
         "model_revision": sidecar["revision"],
         "code_version": code_version(),
+        "probe_solver": smk.params.solver,
     }
-    seeds = smk.params.seeds
-    tables = probe_seeds(dataset, X, split, smk.params.targets, seeds, smk.threads)
+    seeds, solver = smk.params.seeds, smk.params.solver
+    tables = probe_seeds(dataset, X, split, smk.params.targets, seeds, smk.threads, solver)
     for table, path in zip(tables, smk.output, strict=True):
         table.assign(**provenance).to_parquet(path, index=False)
 

@@ -24,5 +24,6 @@ rule probe:
     params:
         targets=lambda wc: DATASETS[wc.dataset]["targets"],
         seeds=SEEDS,
+        solver=config["probe"]["solver"],
     script:
         "../../scripts/probe.py"
