@@ -87,11 +87,11 @@ def fit_sklearn(X: np.ndarray, y: np.ndarray, task: str):
     return lambda X_eval: np.column_stack([p[:, 1] for p in model.predict_proba(X_eval)])
 
 
-def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str, seed: int,
+def probe_target(X: np.ndarray, spectra, rows, folds, y, task: str, name: str, seed: int,
                  solver: str = "fast"):  # fmt: skip
     """Fit on the train rows, score val and test; yields (fold, metric, value, n_train, n_eval).
 
-    rows index emb's matrix, folds and y are per row; spectra(train_rows) gives the
+    rows index the embedding matrix X, folds and y are per row; spectra(train_rows) gives the
     (shared) train spectrum. `solver`: "fast" (mrnaprobe.linear) or "sklearn" (fit_sklearn)."""
     check_fold_rows(name, y, folds, task, seed)
     train = folds == "train"
@@ -99,7 +99,7 @@ def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str,
         y = y.reshape(len(y), -1).astype(np.int8)
         check_classes(name, y[train], "train", seed, pooled=False)
     if solver == "sklearn":
-        predict = fit_sklearn(emb.X[rows[train]], y[train], task)
+        predict = fit_sklearn(X[rows[train]], y[train], task)
     elif task == "regression":
         predict = fit_ridge(spectra(rows[train]), y[train]).predict
     else:
@@ -109,7 +109,7 @@ def probe_target(emb: Embeddings, spectra, rows, folds, y, task: str, name: str,
         held = folds == fold
         if task != "regression":
             check_classes(name, y[held], fold, seed, pooled=True)
-        for metric, value in score(y[held], predict(emb.X[rows[held]])).items():
+        for metric, value in score(y[held], predict(X[rows[held]])).items():
             yield fold, metric, float(value), int(train.sum()), int(held.sum())
 
 
@@ -119,10 +119,12 @@ def probe_seed(
     """All targets of a dataset probed on one seed's folds; long format.
 
     X is the embedding matrix or its Embeddings; targets with the same train rows share
-    one train spectrum. `solver`: see probe_target."""
+    one train spectrum, built on first use (the sklearn solver needs none). `solver`: see
+    probe_target."""
     if solver not in SOLVERS:
         raise MrnaProbeError(f"probe solver {solver!r} is not one of {', '.join(SOLVERS)}")
-    emb = X if isinstance(X, Embeddings) else Embeddings(X)
+    matrix = X.X if isinstance(X, Embeddings) else X
+    emb = X if isinstance(X, Embeddings) else None
     folds = split.loc[split["seed"] == seed].set_index("id")["fold"]
     if folds.empty:
         raise MrnaProbeError(f"split has no rows for seed {seed}")
@@ -135,6 +137,9 @@ def probe_seed(
     spectra = {}
 
     def spectrum(train_rows):
+        nonlocal emb
+        if emb is None:
+            emb = Embeddings(matrix)
         key = train_rows.tobytes()
         if key not in spectra:
             spectra[key] = emb.spectrum(train_rows)
@@ -147,9 +152,9 @@ def probe_seed(
             log.info("target %s: %d rows without a measurement dropped", name, dropped)
         in_split = pd.notna(folds[present])
         present, y = present[in_split], y[in_split]
-        for fold, metric, value, n_train, n_eval in probe_target(
-            emb, spectrum, present, folds[present], y, spec["task"], name, seed, solver
-        ):
+        scores = probe_target(matrix, spectrum, present, folds[present], y, spec["task"], name,
+                              seed, solver)  # fmt: skip
+        for fold, metric, value, n_train, n_eval in scores:
             rows.append((name, spec["task"], seed, fold, metric, value, n_train, n_eval))
     columns = ["target", "task", "seed", "fold", "metric", "value", "n_train", "n_eval"]
     return pd.DataFrame(rows, columns=columns)
@@ -158,8 +163,8 @@ def probe_seed(
 def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1, solver="fast"):
     """probe_seed for every seed, yielded in order as they finish, `threads` seeds at a time,
     each on one BLAS thread (so the numbers do not depend on `threads`); the seeds share
-    X's Gram matrix."""
-    emb = Embeddings(X)
+    X's Gram matrix (the fast solver's)."""
+    emb = Embeddings(X) if solver == "fast" else X
 
     def one(seed):
         return probe_seed(dataset, emb, split, targets, seed, solver)

@@ -8,6 +8,7 @@ embed, merge_shards: the .npy (rows in dataset order) + JSON sidecar, computed h
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.cli import run_step
@@ -26,13 +27,17 @@ def model_source(smk, spec):
     return smk.input.model if spec["kind"] == "random-init" else spec["source"]
 
 
+def read_sequences(smk) -> list[str]:
+    return pd.read_parquet(smk.input.dataset, columns=["sequence"])["sequence"].tolist()
+
+
 def step(smk):
     spec = smk.params.spec
-    sequences = pd.read_parquet(smk.input.dataset, columns=["sequence"])["sequence"].tolist()
+    rows = pq.read_metadata(smk.input.dataset).num_rows  # merge_shards reads no sequences
     threads, cache = smk.threads, smk.params.model_cache
     if smk.rule.startswith("embed_shard"):  # embed_shard, embed_shard_cpu
         shard, shards = int(smk.wildcards.shard), int(smk.wildcards.shards)
-        arrays = embed_shard(sequences, spec, model_source(smk, spec), shard, shards,
+        arrays = embed_shard(read_sequences(smk), spec, model_source(smk, spec), shard, shards,
                              cache, threads)  # fmt: skip
         with open(smk.output[0], "wb") as handle:
             np.savez(handle, **arrays)
@@ -42,23 +47,23 @@ def step(smk):
     source = spec.get("source", smk.wildcards.model)
     if spec["kind"] == "kmer":
         low, high = spec["k"]
-        embeddings = naive_baseline(sequences, range(low, high + 1))
+        embeddings = naive_baseline(read_sequences(smk), range(low, high + 1))
         source, revision = "kmer-naive-baseline", f"k{low}-{high}"
     elif spec["kind"] == "composition":
-        embeddings = composition_baseline(sequences)
+        embeddings = composition_baseline(read_sequences(smk))
         source, revision = "composition-baseline", "v1"
     else:
         if smk.rule == "merge_shards":
             embeddings, info = merge_shards(dict(np.load(path)) for path in smk.input.shards)
         else:
-            embeddings, info = embed_sequences(sequences, spec, model_source(smk, spec),
-                                               cache, threads)  # fmt: skip
+            embeddings, info = embed_sequences(read_sequences(smk), spec,
+                                               model_source(smk, spec), cache, threads)  # fmt: skip
         if spec["kind"] == "random-init":
             source, revision = smk.wildcards.model, f"init_seed{spec['init_seed']}"
         else:
             revision = info.get("revision") or spec["revision"]
-    if embeddings.shape[0] != len(sequences):
-        raise MrnaProbeError(f"{embeddings.shape[0]} embeddings for {len(sequences)} sequences")
+    if embeddings.shape[0] != rows:
+        raise MrnaProbeError(f"{embeddings.shape[0]} embeddings for {rows} sequences")
     np.save(smk.output.embeddings, embeddings)
     write_json(
         {
