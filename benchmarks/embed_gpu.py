@@ -5,8 +5,11 @@ Builds a random-init ESM encoder of the shape asked for (NT-v2-like sizes, as in
 mRNA-length sequences (log-normal, median 2.4 kb, clipped to 200..12,000 nt) with the
 engine (`plan_embedding` + `run_batches`) in each variant asked for, one process, one GPU:
 
-- `autocast`: fp32 weights under bf16 autocast (`cast_weights: false`);
-- `bf16`: parameters cast once to bf16, no autocast (`cast_weights: true`).
+- `fused`: mrnaprobe's fused ESM forward (`mrnaprobe.fused`, the default), bf16 weights;
+- `fused-compiled`: the same with its block compiled (`compile: true`);
+- `bf16`: transformers' own forward, parameters cast once to bf16 (`fused: false`,
+  `cast_weights: true`);
+- `autocast`: transformers' own forward, fp32 weights under bf16 autocast.
 
 Each variant loads the model once, runs the first `--warm` sequences untimed, then times
 the whole set. The loop (batch 1, fp32, one chunk at a time, as
@@ -36,12 +39,15 @@ from mrnaprobe.models import complete_spec, load_adapter
 
 SIZES = {  # hidden, layers, heads (feed-forward 4 x hidden)
     "tiny": (64, 2, 4),
-    "100m": (512, 22, 16),
+    "100m": (512, 22, 16),  # NT-v2-100m's shape (70M parameters with a GELU feed-forward)
+    "100m-h768": (768, 14, 12),  # 99M parameters
     "500m": (1024, 29, 16),
 }
 VARIANTS = {
-    "autocast": {},
-    "bf16": {"cast_weights": True},
+    "fused": {},
+    "fused-compiled": {"compile": True},
+    "bf16": {"fused": False, "cast_weights": True},
+    "autocast": {"fused": False},
 }
 PEAK_TFLOPS = 790.0
 
@@ -92,7 +98,7 @@ def main() -> None:
     parser.add_argument("--size", choices=list(SIZES), default="100m")
     parser.add_argument("--n", type=int, default=4000)
     parser.add_argument("--budgets", default="65536", help="padded tokens per batch, commas")
-    parser.add_argument("--variants", default="bf16,autocast")
+    parser.add_argument("--variants", default="fused,bf16")
     parser.add_argument("--max-tokens", type=int, default=1024, help="context per chunk")
     parser.add_argument("--warm", type=int, default=96, help="untimed sequences first")
     parser.add_argument("--loop-n", type=int, default=0, help="time the loop on this many")
@@ -171,6 +177,7 @@ def run_variant(spec, folder, sequences, args, device, reference, loop_nt_s) -> 
         "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
         if device == "cuda"
         else None,
+        "forward": "fused-esm" if adapter.fused is not None else "model",
         "finite": bool(np.isfinite(embeddings).all()),
     }
     if reference is not None:

@@ -535,7 +535,7 @@ def _run_queue(adapter, chunks: Chunks, queue: list, spec: dict, bar) -> list:
 
     cuda = str(adapter.device).startswith("cuda")
     dtype = getattr(torch, spec.get("dtype", "bfloat16"))
-    mixed = cuda and dtype != torch.float32 and not spec.get("cast_weights", False)
+    mixed = cuda and dtype != torch.float32 and adapter.autocast
     budget = token_budget(spec, adapter.device)
     done, pending = [], None
 
@@ -624,6 +624,7 @@ def _info(adapter, plan: Plan, seconds: float, device: str) -> dict:
         "revision": adapter.revision,
         "params": int(adapter.n_params),
         "device": device,
+        "forward": "fused-esm" if adapter.fused is not None else "model",
         "sequences": plan.n_sequences,
         "chunks": len(plan.chunks),
         "tokens": tokens,

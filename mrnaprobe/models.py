@@ -43,6 +43,7 @@ MODEL_DEFAULTS = {
     "cpu_token_budget": 2048,
     "pooling": "mean",
     "dtype": "bfloat16",
+    "fused": True,
     "gpus": 0,
     "mem_mb": 4000,
     "runtime": 60,
@@ -205,6 +206,9 @@ class Adapter:
       its real tokens (the model honours an attention mask, or it is causal); otherwise the
       engine only batches chunks of equal length;
     - `hidden_size`, `n_params`, `revision` (the commit actually loaded, for provenance);
+    - `autocast` (default True): on GPU the engine runs `forward` under autocast to the
+      entry's dtype; False when the adapter casts its own weights;
+    - `fused` (default None): the fused forward in use (`mrnaprobe.fused`), if any;
 
     and implement
 
@@ -216,6 +220,8 @@ class Adapter:
     """
 
     kinds: ClassVar[tuple[str, ...]] = ()
+    autocast: bool = True
+    fused = None
     device: str
     prefix: list[int]
     suffix: list[int]
@@ -246,7 +252,10 @@ class HFAdapter(Adapter):
     use_mask: ClassVar[bool] = True
 
     def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
+        import torch
         import transformers
+
+        from mrnaprobe import fused
 
         self.spec, self.device = spec, device
         kwargs = {
@@ -256,19 +265,30 @@ class HFAdapter(Adapter):
         }
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
         auto = getattr(transformers, spec.get("auto_class", self.auto_class))
-        model = auto.from_pretrained(source, **kwargs)
-        self.model = model.to(device).eval()
-        for parameter in self.model.parameters():
+        model = auto.from_pretrained(source, **kwargs).eval()
+        for parameter in model.parameters():
             parameter.requires_grad_(False)
         # hidden_states[layer] unless the base model's last_hidden_state is what is asked
         self.layer = spec.get("layer", -1)
         base = spec.get("auto_class", self.auto_class) == "AutoModel" and self.layer == -1
         self.select_layer = None if base else self.layer
-        parameters = inspect.signature(self.model.forward).parameters
+        parameters = inspect.signature(model.forward).parameters
         self.pass_mask = self.use_mask and "attention_mask" in parameters
-        if device.startswith("cuda"):
-            self.model = cast_for_gpu(self.model, spec)
         self.exact_padding = bool(self.pass_mask or spec.get("causal", self.causal))
+        if spec.get("fused", True) and base and fused.supports(model):
+            dtype = (
+                getattr(torch, spec.get("dtype", "bfloat16"))
+                if device.startswith("cuda")
+                else torch.float32
+            )
+            forward = fused.FusedEsm(model, device, dtype, spec.get("compile", False))
+            self.fused, self.autocast = forward, False
+            self.model = model  # stays on the CPU: the fused forward holds its own weights
+        else:
+            self.model = model.to(device)
+            self.autocast = not spec.get("cast_weights", False)
+            if device.startswith("cuda"):
+                self.model = cast_for_gpu(self.model, spec)
         config = self.model.config
         self.hidden_size = getattr(config, "hidden_size", None) or getattr(config, "d_model", 0)
         self.n_params = sum(p.numel() for p in self.model.parameters())
@@ -283,6 +303,8 @@ class HFAdapter(Adapter):
         return fast_tokenizer(self.tokenizer, sequences)(sequences)
 
     def forward(self, ids, mask):
+        if self.fused is not None:
+            return self.fused(ids, mask)
         kwargs = {"input_ids": ids}
         if self.pass_mask and mask is not None:
             kwargs["attention_mask"] = mask
