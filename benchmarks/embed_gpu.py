@@ -6,7 +6,6 @@ mRNA-length sequences (log-normal, median 2.4 kb, clipped to 200..12,000 nt) wit
 engine (`plan_embedding` + `run_batches`) in each variant asked for, one process, one GPU:
 
 - `fused`: mrnaprobe's fused ESM forward (`mrnaprobe.fused`, the default), bf16 weights;
-- `fused-compiled`: the same with its block compiled (`compile: true`);
 - `bf16`: transformers' own forward, parameters cast once to bf16 (`fused: false`,
   `cast_weights: true`);
 - `autocast`: transformers' own forward, fp32 weights under bf16 autocast.
@@ -26,6 +25,7 @@ the loop and the smallest cosine to the loop's embeddings; and one line for the 
 """
 
 import argparse
+import itertools
 import json
 import math
 import tempfile
@@ -45,7 +45,6 @@ SIZES = {  # hidden, layers, heads (feed-forward 4 x hidden)
 }
 VARIANTS = {
     "fused": {},
-    "fused-compiled": {"compile": True},
     "bf16": {"fused": False, "cast_weights": True},
     "autocast": {"fused": False},
 }
@@ -88,6 +87,20 @@ def profile(adapter, sequences, spec, path: str) -> None:
         handle.write(prof.key_averages().table(sort_by="cuda_time_total", row_limit=30))
 
 
+def attention_backends(name: str):
+    """A context that lets SDPA use only the named backends (`default`: its own choice;
+    `flash` falls back to memory-efficient attention for padded batches)."""
+    import contextlib
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    choices = {
+        "flash": [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION],
+        "efficient": [SDPBackend.EFFICIENT_ATTENTION],
+    }
+    return contextlib.nullcontext() if name == "default" else sdpa_kernel(choices[name])
+
+
 def cosine_min(a: np.ndarray, b: np.ndarray) -> float:
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     return round(float(cos.min()), 6)
@@ -102,6 +115,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=1024, help="context per chunk")
     parser.add_argument("--warm", type=int, default=96, help="untimed sequences first")
     parser.add_argument("--loop-n", type=int, default=0, help="time the loop on this many")
+    parser.add_argument(
+        "--sdpa",
+        default="default",
+        help="attention backends to compare, commas: default, flash, efficient",
+    )
     parser.add_argument("--profile", help="write a kernel table of the first variant here")
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
@@ -137,18 +155,19 @@ def main() -> None:
                               "seq_per_s": round(len(subset) / seconds, 2),
                               "nt_per_s": round(loop_nt_s)}), flush=True)  # fmt: skip
             del model
-        for variant in args.variants.split(","):
-            for budget in map(int, args.budgets.split(",")):
-                spec = complete_spec(args.size, {**base, **VARIANTS[variant],
-                                                 "token_budget": budget})  # fmt: skip
-                try:
+        budgets = [int(b) for b in args.budgets.split(",")]
+        runs = itertools.product(args.variants.split(","), budgets, args.sdpa.split(","))
+        for variant, budget, sdpa in runs:
+            spec = complete_spec(args.size, {**base, **VARIANTS[variant], "token_budget": budget})
+            try:
+                with attention_backends(sdpa):
                     row = run_variant(spec, folder, sequences, args, device, reference, loop_nt_s)
-                except Exception as err:  # a failed variant is reported, the others still run
-                    row = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
-                print(json.dumps({**common, "variant": variant, "budget": budget, **row}),
-                      flush=True)  # fmt: skip
-                if cuda:
-                    torch.cuda.empty_cache()
+            except Exception as err:  # a failed variant is reported, the others still run
+                row = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
+            print(json.dumps({**common, "variant": variant, "budget": budget, "sdpa": sdpa,
+                              **row}), flush=True)  # fmt: skip
+            if cuda:
+                torch.cuda.empty_cache()
 
 
 def run_variant(spec, folder, sequences, args, device, reference, loop_nt_s) -> dict:

@@ -2,8 +2,10 @@
 
 ESM-2, Nucleotide Transformer v1 and the workflow's random-init control are `EsmModel`s.
 `FusedEsm` computes the same `last_hidden_state` from the same weights with fewer, larger
-kernels: one QKV GEMM (the query scale folded into its weights), rotary positions applied
-to queries and keys together (roll and multiply-add instead of casts and `cat`), bias
+kernels: one QKV GEMM (the query scale folded into its weights) that also yields
+rotate_half(q) and rotate_half(k) (rotate_half is a signed permutation, so it folds into
+the weights), rotary positions then applied to queries and keys together in two
+elementwise kernels (instead of casts, `cat`s and ten more), bias
 additions inside the GEMMs, the exact erf GELU as one kernel (`F.gelu`), and SDPA. Its
 weights are cast once to the compute dtype (the entry's dtype on GPU, fp32 on CPU) and it
 runs without autocast. Transformers' ESM code spends more than half of an H100's time in small
@@ -31,10 +33,9 @@ def supports(model) -> bool:
 
 class FusedEsm:
     """`EsmModel(ids, attention_mask=mask).last_hidden_state`, fused (see the module doc),
-    with the model's weights copied to `device` in `dtype`; `compile` also fuses each
-    block's elementwise work into generated kernels (torch.compile, dynamic shapes)."""
+    with the model's weights copied to `device` in `dtype`."""
 
-    def __init__(self, model, device: str, dtype: torch.dtype, compile: bool = False):
+    def __init__(self, model, device: str, dtype: torch.dtype):
         config = model.config
         self.device = device
         self.dtype = dtype
@@ -53,8 +54,6 @@ class FusedEsm:
         if self.rotary:
             self.inv_freq = model.rotary_embeddings.inv_freq.to(device, torch.float32)
         self._angles = {}
-        if compile:  # one graph serves every layer and batch shape
-            self.block = torch.compile(self.block, dynamic=True)
 
     def _weight(self, tensor) -> torch.Tensor:
         return tensor.detach().to(self.device, self.dtype)
@@ -62,16 +61,22 @@ class FusedEsm:
     def _norm(self, module) -> tuple:
         return self._weight(module.weight), self._weight(module.bias)
 
+    def _rotate_half(self, rows: torch.Tensor) -> torch.Tensor:
+        """Rows of a projection whose outputs are rotate_half of the original's, per head."""
+        heads = rows.reshape(self.heads, 2, self.head_dim // 2, *rows.shape[1:])
+        return torch.cat([-heads[:, 1:], heads[:, :1]], dim=1).reshape(rows.shape)
+
     def _layer(self, layer) -> dict:
         attention = layer.attention.self
         scale = self.head_dim**-0.5  # ESM scales queries before the rotary embedding
-        qkv_weight = torch.cat([attention.query.weight * scale, attention.key.weight,
-                                attention.value.weight])  # fmt: skip
-        qkv_bias = torch.cat([attention.query.bias * scale, attention.key.bias,
-                              attention.value.bias])  # fmt: skip
+        parts = [(attention.query.weight * scale, attention.query.bias * scale),
+                 (attention.key.weight, attention.key.bias),
+                 (attention.value.weight, attention.value.bias)]  # fmt: skip
+        if self.rotary:  # rotate_half(q), rotate_half(k) come out of the same GEMM
+            parts += [tuple(map(self._rotate_half, pair)) for pair in parts[:2]]
         return {
             "norm1": self._norm(layer.attention.LayerNorm),
-            "qkv": (self._weight(qkv_weight), self._weight(qkv_bias)),
+            "qkv": tuple(self._weight(torch.cat(tensors)) for tensors in zip(*parts)),
             "out": (
                 self._weight(layer.attention.output.dense.weight),
                 self._weight(layer.attention.output.dense.bias),
@@ -88,14 +93,12 @@ class FusedEsm:
         }
 
     def angles(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """cos and signed sin (-sin on the first half, so that rotate_half(x) * sin equals
-        roll(x, half) * signed sin) of positions 0..width-1, shaped to broadcast over
-        (batch, width, q/k, heads, head_dim); cached per width."""
+        """cos and sin of positions 0..width-1, shaped to broadcast over (batch, width, q/k,
+        heads, head_dim); cached per width."""
         if width not in self._angles:
             positions = torch.arange(width, device=self.device, dtype=torch.float32)
             freqs = torch.outer(positions, self.inv_freq)
-            cos = torch.cat([freqs, freqs], dim=-1).cos()
-            sin = torch.cat([-freqs, freqs], dim=-1).sin()
+            cos, sin = torch.cat([freqs, freqs], dim=-1).cos(), torch.cat([freqs, freqs], -1).sin()
             shape = (1, width, 1, 1, self.head_dim)
             self._angles[width] = (cos.to(self.dtype).view(shape), sin.to(self.dtype).view(shape))
         return self._angles[width]
@@ -131,11 +134,11 @@ class FusedEsm:
         """One pre-LayerNorm transformer block."""
         batch, width, _ = x.shape
         h = F.layer_norm(x, x.shape[-1:], *layer["norm1"], self.eps)
-        qkv = F.linear(h, *layer["qkv"]).view(batch, width, 3, self.heads, self.head_dim)
+        qkv = F.linear(h, *layer["qkv"]).view(batch, width, -1, self.heads, self.head_dim)
         qk, v = qkv[:, :, :2], qkv[:, :, 2]
-        if angles is not None:
+        if angles is not None:  # q cos + rotate_half(q) sin, the rotated halves from the GEMM
             cos, sin = angles
-            qk = torch.addcmul(qk * cos, qk.roll(self.head_dim // 2, dims=-1), sin)
+            qk = torch.addcmul(qk * cos, qkv[:, :, 3:], sin)
         q, k = qk.unbind(2)
         attended = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=keys, scale=1.0

@@ -281,8 +281,7 @@ class HFAdapter(Adapter):
                 if device.startswith("cuda")
                 else torch.float32
             )
-            forward = fused.FusedEsm(model, device, dtype, spec.get("compile", False))
-            self.fused, self.autocast = forward, False
+            self.fused, self.autocast = fused.FusedEsm(model, device, dtype), False
             self.model = model  # stays on the CPU: the fused forward holds its own weights
         else:
             self.model = model.to(device)
