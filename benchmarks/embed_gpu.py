@@ -6,8 +6,6 @@ mRNA-length sequences (log-normal, median 2.4 kb, clipped to 200..12,000 nt) wit
 engine (`plan_embedding` + `run_batches`) in each variant asked for, one process, one GPU:
 
 - `fused`: mrnaprobe's fused ESM forward (`mrnaprobe.fused`, the default), bf16 weights;
-- `fused-compiled`: the fused forward with its block wrapped in `torch.compile(dynamic=True)`
-  (an experiment here, not a workflow option: the compile counts in `load_warm_s`);
 - `bf16`: transformers' own forward, parameters cast once to bf16 (`fused: false`,
   `cast_weights: true`);
 - `autocast`: transformers' own forward, fp32 weights under bf16 autocast.
@@ -47,7 +45,6 @@ SIZES = {  # hidden, layers, heads (feed-forward 4 x hidden)
 }
 VARIANTS = {
     "fused": {},
-    "fused-compiled": {},
     "bf16": {"fused": False, "cast_weights": True},
     "autocast": {"fused": False},
 }
@@ -164,9 +161,7 @@ def main() -> None:
             spec = complete_spec(args.size, {**base, **VARIANTS[variant], "token_budget": budget})
             try:
                 with attention_backends(sdpa):
-                    row = run_variant(
-                        variant, spec, folder, sequences, args, device, reference, loop_nt_s
-                    )
+                    row = run_variant(spec, folder, sequences, args, device, reference, loop_nt_s)
             except Exception as err:  # a failed variant is reported, the others still run
                 row = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
             print(json.dumps({**common, "variant": variant, "budget": budget, "sdpa": sdpa,
@@ -175,13 +170,11 @@ def main() -> None:
                 torch.cuda.empty_cache()
 
 
-def run_variant(variant, spec, folder, sequences, args, device, reference, loop_nt_s) -> dict:
+def run_variant(spec, folder, sequences, args, device, reference, loop_nt_s) -> dict:
     import torch
 
     start = time.perf_counter()
     adapter = load_adapter(spec, folder, None, device)
-    if variant == "fused-compiled":
-        adapter.fused.block = torch.compile(adapter.fused.block, dynamic=True)
     embed(adapter, sequences[: args.warm], spec)
     warm_s = time.perf_counter() - start
     if args.profile:

@@ -9,11 +9,11 @@ chunks of the model's context, sorted by length and packed into batches of at mo
 `token_budget` padded tokens. Each chunk's hidden states are summed over its own tokens
 (the special tokens framing the chunk are left out); a sequence's embedding is the sum over
 its chunks divided by its number of tokens, i.e. the mean over all tokens of all chunks.
-bf16 autocast on GPU (`cast_weights: true`: parameters cast once, no autocast), fp32 on
-CPU; a batch without padding goes without an attention mask (SDPA may then use its flash
-kernel); a CUDA (or CPU) out-of-memory halves the budget and retries. Shards are
-contiguous runs of the same global batch plan, and every path reduces per-chunk sums in
-chunk order, so a sharded run gives the same bytes as an unsharded one.
+bf16 on GPU (autocast, or weights cast once by the adapter: `cast_weights`, the fused
+ESM forward), fp32 on CPU; a batch without padding goes without an attention mask (SDPA
+may then use its flash kernel); a CUDA (or CPU) out-of-memory halves the budget and
+retries. Shards are contiguous runs of the same global batch plan, and every path reduces
+per-chunk sums in chunk order, so a sharded run gives the same bytes as an unsharded one.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ class FusedEsm:
             parts += [tuple(map(self._rotate_half, pair)) for pair in parts[:2]]
         return {
             "norm1": self._norm(layer.attention.LayerNorm),
-            "qkv": tuple(self._weight(torch.cat(tensors)) for tensors in zip(*parts)),
+            "qkv": tuple(self._weight(torch.cat(tensors)) for tensors in zip(*parts, strict=True)),
             "out": (
                 self._weight(layer.attention.output.dense.weight),
                 self._weight(layer.attention.output.dense.bias),
