@@ -3,13 +3,12 @@
 ESM-2, Nucleotide Transformer v1 and the workflow's random-init control are `EsmModel`s.
 `FusedEsm` computes the same `last_hidden_state` from the same weights with fewer, larger
 kernels: one QKV GEMM (the query scale folded into its weights) that also yields
-rotate_half(q) and rotate_half(k) (rotate_half is a signed permutation, so it folds into
-the weights), rotary positions then applied to queries and keys together in two
-elementwise kernels (instead of casts, `cat`s and ten more), bias
-additions inside the GEMMs, the exact erf GELU as one kernel (`F.gelu`), and SDPA. Its
-weights are cast once to the compute dtype (the entry's dtype on GPU, fp32 on CPU) and it
-runs without autocast. Transformers' ESM code spends more than half of an H100's time in small
-elementwise kernels; these are what the fusion removes.
+rotate_half(q) and rotate_half(k) (rotate_half is a signed permutation of the weight rows),
+so rotary positions cost two elementwise kernels for queries and keys together instead of
+casts, `cat`s and ten more; biases inside the GEMMs; the exact erf GELU as one kernel
+(`F.gelu`); SDPA. Its weights are cast once to the compute dtype (the entry's dtype on GPU,
+fp32 on CPU) and it runs without autocast. Transformers' ESM code spends more than half of
+an H100's time in small elementwise kernels; these are what the fusion removes.
 """
 
 from __future__ import annotations
@@ -48,9 +47,9 @@ class FusedEsm:
         embeddings = model.embeddings
         self.word = self._weight(embeddings.word_embeddings.weight)
         self.position = None if self.rotary else self._weight(embeddings.position_embeddings.weight)
-        self.norm_before = self._norm(embeddings.layer_norm) if embeddings.layer_norm else None
+        self.norm_before = self._pair(embeddings.layer_norm) if embeddings.layer_norm else None
         self.layers = [self._layer(layer) for layer in model.encoder.layer]
-        self.norm_after = self._norm(model.encoder.emb_layer_norm_after)
+        self.norm_after = self._pair(model.encoder.emb_layer_norm_after)
         if self.rotary:
             self.inv_freq = model.rotary_embeddings.inv_freq.to(device, torch.float32)
         self._angles = {}
@@ -58,7 +57,8 @@ class FusedEsm:
     def _weight(self, tensor) -> torch.Tensor:
         return tensor.detach().to(self.device, self.dtype)
 
-    def _norm(self, module) -> tuple:
+    def _pair(self, module) -> tuple:
+        """(weight, bias) of a Linear or LayerNorm, on the device in the compute dtype."""
         return self._weight(module.weight), self._weight(module.bias)
 
     def _rotate_half(self, rows: torch.Tensor) -> torch.Tensor:
@@ -75,21 +75,12 @@ class FusedEsm:
         if self.rotary:  # rotate_half(q), rotate_half(k) come out of the same GEMM
             parts += [tuple(map(self._rotate_half, pair)) for pair in parts[:2]]
         return {
-            "norm1": self._norm(layer.attention.LayerNorm),
+            "norm1": self._pair(layer.attention.LayerNorm),
             "qkv": tuple(self._weight(torch.cat(tensors)) for tensors in zip(*parts, strict=True)),
-            "out": (
-                self._weight(layer.attention.output.dense.weight),
-                self._weight(layer.attention.output.dense.bias),
-            ),  # fmt: skip
-            "norm2": self._norm(layer.LayerNorm),
-            "up": (
-                self._weight(layer.intermediate.dense.weight),
-                self._weight(layer.intermediate.dense.bias),
-            ),  # fmt: skip
-            "down": (
-                self._weight(layer.output.dense.weight),
-                self._weight(layer.output.dense.bias),
-            ),
+            "out": self._pair(layer.attention.output.dense),
+            "norm2": self._pair(layer.LayerNorm),
+            "up": self._pair(layer.intermediate.dense),
+            "down": self._pair(layer.output.dense),
         }
 
     def angles(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,8 +88,8 @@ class FusedEsm:
         heads, head_dim); cached per width."""
         if width not in self._angles:
             positions = torch.arange(width, device=self.device, dtype=torch.float32)
-            freqs = torch.outer(positions, self.inv_freq)
-            cos, sin = torch.cat([freqs, freqs], dim=-1).cos(), torch.cat([freqs, freqs], -1).sin()
+            freqs = torch.outer(positions, self.inv_freq).repeat(1, 2)
+            cos, sin = freqs.cos(), freqs.sin()
             shape = (1, width, 1, 1, self.head_dim)
             self._angles[width] = (cos.to(self.dtype).view(shape), sin.to(self.dtype).view(shape))
         return self._angles[width]
