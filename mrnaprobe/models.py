@@ -252,10 +252,7 @@ class HFAdapter(Adapter):
     use_mask: ClassVar[bool] = True
 
     def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
-        import torch
         import transformers
-
-        from mrnaprobe import fused
 
         self.spec, self.device = spec, device
         kwargs = {
@@ -275,19 +272,7 @@ class HFAdapter(Adapter):
         parameters = inspect.signature(model.forward).parameters
         self.pass_mask = self.use_mask and "attention_mask" in parameters
         self.exact_padding = bool(self.pass_mask or spec.get("causal", self.causal))
-        if spec.get("fused", True) and base and fused.supports(model):
-            dtype = (
-                getattr(torch, spec.get("dtype", "bfloat16"))
-                if device.startswith("cuda")
-                else torch.float32
-            )
-            self.fused, self.autocast = fused.FusedEsm(model, device, dtype), False
-            self.model = model  # stays on the CPU: the fused forward holds its own weights
-        else:
-            self.model = model.to(device)
-            self.autocast = not spec.get("cast_weights", False)
-            if device.startswith("cuda"):
-                self.model = cast_for_gpu(self.model, spec)
+        self.model, self.fused, self.autocast = place_model(model, spec, device, base)
         config = self.model.config
         self.hidden_size = getattr(config, "hidden_size", None) or getattr(config, "d_model", 0)
         self.n_params = sum(p.numel() for p in self.model.parameters())
@@ -408,6 +393,25 @@ class Evo2Adapter(Adapter):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def place_model(model, spec: dict, device: str, base: bool):
+    """(model, fused forward or None, autocast?) as the engine runs them: the fused ESM
+    forward where it applies to the base model's last hidden state (its weights copied to
+    the device in the compute dtype; the model itself stays on the CPU), else the model on
+    the device (`cast_for_gpu`)."""
+    import torch
+
+    from mrnaprobe import fused
+
+    if spec.get("fused", True) and base and fused.supports(model):
+        cuda = device.startswith("cuda")
+        dtype = getattr(torch, spec.get("dtype", "bfloat16")) if cuda else torch.float32
+        return model, fused.FusedEsm(model, device, dtype), False
+    model = model.to(device)
+    if device.startswith("cuda"):
+        model = cast_for_gpu(model, spec)
+    return model, None, not spec.get("cast_weights", False)
 
 
 def cast_for_gpu(model, spec: dict):
