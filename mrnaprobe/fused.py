@@ -52,7 +52,7 @@ class FusedEsm:
         self.norm_after = self._pair(model.encoder.emb_layer_norm_after)
         if self.rotary:
             self.inv_freq = model.rotary_embeddings.inv_freq.to(device, torch.float32)
-        self._angles = {}
+        self._angles = None
 
     def _weight(self, tensor) -> torch.Tensor:
         return tensor.detach().to(self.device, self.dtype)
@@ -85,14 +85,13 @@ class FusedEsm:
 
     def angles(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin of positions 0..width-1, shaped to broadcast over (batch, width, q/k,
-        heads, head_dim); cached per width."""
-        if width not in self._angles:
+        heads, head_dim): views of one table, recomputed only when a wider batch comes."""
+        if self._angles is None or self._angles[0].shape[1] < width:
             positions = torch.arange(width, device=self.device, dtype=torch.float32)
             freqs = torch.outer(positions, self.inv_freq).repeat(1, 2)
-            cos, sin = freqs.cos(), freqs.sin()
             shape = (1, width, 1, 1, self.head_dim)
-            self._angles[width] = (cos.to(self.dtype).view(shape), sin.to(self.dtype).view(shape))
-        return self._angles[width]
+            self._angles = tuple(f.to(self.dtype).view(shape) for f in (freqs.cos(), freqs.sin()))
+        return self._angles[0][:, :width], self._angles[1][:, :width]
 
     def embed(self, ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """Token (and learned position) embeddings, as EsmEmbeddings computes them."""

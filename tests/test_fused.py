@@ -49,9 +49,12 @@ def test_fused_forward_equals_the_models_own(tmp_path, config):
         expected = model(input_ids=ids, attention_mask=mask).last_hidden_state
         got = fused(ids, mask)
         unpadded = fused(ids[[0, 3]], None)  # no mask: SDPA without one
+        narrow = fused(ids[[0, 3], :25], None)  # rotary angles: a view of the wider table
+        expected_narrow = model(input_ids=ids[[0, 3], :25]).last_hidden_state
     real = mask.bool()
     assert torch.allclose(got[real], expected[real], atol=1e-5)
     assert torch.allclose(unpadded, expected[[0, 3]], atol=1e-5)
+    assert torch.allclose(narrow, expected_narrow, atol=1e-5)
 
 
 def test_fused_bf16_stays_close_to_fp32(tmp_path):
