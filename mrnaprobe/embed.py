@@ -533,9 +533,11 @@ def _run_queue(adapter, chunks: Chunks, queue: list, spec: dict, bar) -> list:
     error halves the token budget and re-packs the chunks left in this queue."""
     import torch
 
+    from mrnaprobe.models import compute_dtype
+
     cuda = str(adapter.device).startswith("cuda")
-    dtype = getattr(torch, spec.get("dtype", "bfloat16"))
-    mixed = cuda and dtype != torch.float32 and adapter.autocast
+    dtype = compute_dtype(spec, adapter.device)
+    mixed = dtype != torch.float32 and adapter.autocast  # fp32 on CPU: never mixed
     budget = token_budget(spec, adapter.device)
     done, pending = [], None
 

@@ -395,19 +395,23 @@ class Evo2Adapter(Adapter):
 # --------------------------------------------------------------------------- helpers
 
 
+def compute_dtype(spec: dict, device: str):
+    """The torch dtype a model computes in: the entry's `dtype` on GPU, fp32 on CPU."""
+    import torch
+
+    cuda = str(device).startswith("cuda")
+    return getattr(torch, spec.get("dtype", "bfloat16")) if cuda else torch.float32
+
+
 def place_model(model, spec: dict, device: str, base: bool):
     """(model, fused forward or None, autocast?) as the engine runs them: the fused ESM
     forward where it applies to the base model's last hidden state (its weights copied to
     the device in the compute dtype; the model itself stays on the CPU), else the model on
     the device (`cast_for_gpu`)."""
-    import torch
-
     from mrnaprobe import fused
 
     if spec.get("fused", True) and base and fused.supports(model):
-        cuda = device.startswith("cuda")
-        dtype = getattr(torch, spec.get("dtype", "bfloat16")) if cuda else torch.float32
-        return model, fused.FusedEsm(model, device, dtype), False
+        return model, fused.FusedEsm(model, device, compute_dtype(spec, device)), False
     model = model.to(device)
     if device.startswith("cuda"):
         model = cast_for_gpu(model, spec)
@@ -418,10 +422,8 @@ def cast_for_gpu(model, spec: dict):
     """The model as it runs on a GPU: fp32 weights that the engine runs under autocast, or
     with `cast_weights: true` parameters cast once to `dtype` and no autocast (buffers
     such as rotary frequencies stay fp32, so the model's code must cast them itself)."""
-    import torch
-
     if spec.get("cast_weights", False):
-        dtype = getattr(torch, spec.get("dtype", "bfloat16"))
+        dtype = compute_dtype(spec, "cuda")
         for parameter in model.parameters():
             parameter.data = parameter.data.to(dtype)
     return model
