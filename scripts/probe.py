@@ -3,6 +3,7 @@
 import pandas as pd
 
 from mrnaprobe.cli import run_step
+from mrnaprobe.linear import native_bfloat16
 from mrnaprobe.probe import load_embeddings, probe_seeds
 from mrnaprobe.provenance import code_version, read_json
 
@@ -21,6 +22,7 @@ def step(smk):
         "model_revision": sidecar["revision"],
         "code_version": code_version(),
         "probe_solver": smk.params.solver,
+        "probe_bfloat16": smk.params.solver == "fast" and native_bfloat16(),
     }
     seeds, solver = smk.params.seeds, smk.params.solver
     tables = probe_seeds(dataset, X, split, smk.params.targets, seeds, smk.threads, solver)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression, RidgeCV
 
+from mrnaprobe import linear
 from mrnaprobe.linear import ALPHAS, Embeddings, fit_logistic, fit_ridge
 
 
@@ -124,3 +125,44 @@ def test_subset_spectra_from_the_shared_gram_matrix_fit_as_the_rows_alone(case):
         np.testing.assert_allclose(
             fit_logistic(subset, Y[rows])(X), fit_logistic(X[rows], Y[rows])(X), atol=1e-4
         )
+
+
+@pytest.mark.parametrize("case", ["d<n", "d>n", "float32"])
+def test_logistic_started_on_bfloat16_products_ends_at_the_same_optimum(case):
+    """The rough start (bfloat16 products with B) hands over to float32 before any stop:
+    solved tightly, within 1e-4 of sklearn's optimum, as the float32-only fit; at the
+    default tolerance within 1e-2, as that fit."""
+    X, _, Y = problem(seed=7, **CASES[case])
+    Xtest = problem(seed=8, **CASES[case])[0]
+    ref = np.column_stack(
+        [
+            LogisticRegression(max_iter=5000, tol=1e-10)
+            .fit(X.astype(np.float64), Y[:, j])
+            .predict_proba(Xtest)[:, 1]
+            for j in range(Y.shape[1])
+        ]
+    )
+    np.testing.assert_allclose(fit_logistic(X, Y, tol=1e-6, rough=True)(Xtest), ref, atol=1e-4)
+    np.testing.assert_allclose(fit_logistic(X, Y, rough=True)(Xtest), ref, atol=1e-2)
+
+
+def test_logistic_leaves_bfloat16_products_it_cannot_converge_on(monkeypatch):
+    """With a rough target no bfloat16 product can meet, labels still turn exact (their
+    line search fails, or after ROUGH_ITERS iterations) and reach the optimum."""
+    monkeypatch.setattr(linear, "ROUGH_TOL", 1e-12)
+    X, _, Y = problem(n=300, d=20, seed=3)
+    ref = np.column_stack(
+        [
+            LogisticRegression(max_iter=5000, tol=1e-10).fit(X, Y[:, j]).predict_proba(X)[:, 1]
+            for j in range(Y.shape[1])
+        ]
+    )
+    np.testing.assert_allclose(fit_logistic(X, Y, tol=1e-6, rough=True)(X), ref, atol=1e-4)
+
+
+def test_bfloat16_products_only_for_large_problems_on_native_cpus(monkeypatch):
+    monkeypatch.setattr(linear, "native_bfloat16", lambda: True)
+    assert linear.rough_products_pay(linear.ROUGH_MIN_SIZE)
+    assert not linear.rough_products_pay(linear.ROUGH_MIN_SIZE - 1)
+    monkeypatch.setattr(linear, "native_bfloat16", lambda: False)
+    assert not linear.rough_products_pay(10 * linear.ROUGH_MIN_SIZE)

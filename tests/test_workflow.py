@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mrnaprobe.linear import native_bfloat16
 from tests.conftest import MIRROR, ROOT
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
@@ -81,6 +82,7 @@ def test_end_to_end_metrics_carry_provenance(small_run):
     for column in ("dataset_sha256", "model_source", "model_revision", "code_version"):
         assert metrics[column].notna().all() and (metrics[column] != "").all()
     assert metrics["dataset_sha256"].str.fullmatch("[0-9a-f]{64}").all()
+    assert (metrics["probe_bfloat16"] == native_bfloat16()).all()
     assert (small_run / "results/figures/heatmap.png").stat().st_size > 10_000
     assert (
         "vep-clinvar-utr5 / pathogenic (auprc)"
