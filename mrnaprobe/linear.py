@@ -38,8 +38,8 @@ TOL = 1e-3
 STEP_TOL = 1e-2
 # Mixed precision: on CPUs that multiply bfloat16 natively, the logistic's first iterations
 # use bfloat16 products with B (about 4x the float32 GEMM rate on an AMD EPYC with
-# AVX512-BF16), until a label's gradient norm is below ROUGH_TOL, several times the noise of
-# those products; from there on, float32, so every stopping decision reads exact values. On
+# AVX512-BF16), until every label's gradient norm is below ROUGH_TOL, several times the noise
+# of those products; from there on, float32, so every stopping decision reads exact values. On
 # the anchor problem this took 10 of a label's ~14 evaluations at the bfloat16 rate, and the
 # solution stayed as near the optimum as with float32 throughout.
 ROUGH_TOL = 1e-2
@@ -299,15 +299,15 @@ class _Products:
 
     def _product(self, A, labels, transpose: bool) -> np.ndarray:
         exact = self.Bt.T if transpose else self.Bt
-        coarse = self.rough[labels]
-        if not coarse.any():
+        on_rough = self.rough[labels]
+        if not on_rough.any():
             return A @ exact
         rough = self.Bt16.T if transpose else self.Bt16
-        if coarse.all():
+        if on_rough.all():
             return self._rough(A, rough)
         out = np.empty((len(A), exact.shape[1]), dtype=np.float32)
-        out[coarse] = self._rough(A[coarse], rough)
-        out[~coarse] = A[~coarse] @ exact
+        out[on_rough] = self._rough(A[on_rough], rough)
+        out[~on_rough] = A[~on_rough] @ exact
         return out
 
     def _rough(self, A: np.ndarray, rough) -> np.ndarray:
@@ -343,10 +343,10 @@ def _lbfgs(fun, x, tol, rough, step_tol=STEP_TOL, memory=10, max_iter=500):
     below tol and step_tol, or once its backtracking line search fails (Armijo, or
     Hager-Zhang's approximate Armijo where rounding hides the decrease of f). Columns marked
     in the mask `rough`, which fun reads and this clears in place, are evaluated roughly by
-    fun (bfloat16 products) until all their gradient
-    norms are below ROUGH_TOL (or they would stop) or ROUGH_ITERS iterations have passed, or,
-    for one column, until its line search fails: then the mark is cleared and they are
-    evaluated again exactly, so every stop is decided on exact values.
+    fun (bfloat16 products) until all their gradient norms are below ROUGH_TOL (or they
+    would stop) or ROUGH_ITERS iterations have passed, or, for one column, until its line
+    search fails: then the mark is cleared and they are evaluated again exactly, so every
+    stop is decided on exact values.
     """
     active = np.ones(x.shape[1], dtype=bool)
     f, g = fun(x, active)
