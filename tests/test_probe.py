@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.multioutput import MultiOutputClassifier
 
-from mrnaprobe import MrnaProbeError
+from mrnaprobe import MrnaProbeError, linear
 from mrnaprobe.data import build_dataset
 from mrnaprobe.embed import naive_baseline
 from mrnaprobe.probe import check_embeddings, classification_metrics, probe_seed, probe_seeds
@@ -166,6 +166,35 @@ def test_seeds_in_threads_give_the_same_tables_as_one_at_a_time(problem):
     for a, b in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert not one[0]["value"].equals(one[1]["value"])
+
+
+def test_probe_jobs_start_logistic_fits_on_bfloat16_where_the_gate_opens(problem, monkeypatch):
+    """With the size gate lowered, every logistic fit of a probe job starts on bfloat16
+    products: the tables are the same for any thread count, and within 2e-3 of float32 fits."""
+    dataset, X, split = problem
+    split = pd.concat(
+        [split, split.assign(seed=6, fold=random_folds(len(X), 6, (0.7, 0.15, 0.15)))]
+    )
+    monkeypatch.setattr(linear, "ROUGH_MIN_SIZE", 1000)
+    monkeypatch.setattr(linear, "native_bfloat16", lambda: True)
+    started = []
+    products = linear._Products.__init__
+
+    def spy(self, Bt, rough, labels):
+        started.append(rough)
+        products(self, Bt, rough, labels)
+
+    monkeypatch.setattr(linear._Products, "__init__", spy)
+    one = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=1))
+    two = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=2))
+    assert len(started) == 8 and all(started)  # binary and multilabel, 2 seeds, 2 runs
+    for a, b in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    monkeypatch.setattr(linear, "native_bfloat16", lambda: False)
+    exact = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=2))
+    assert not any(started[8:])
+    for a, b in zip(two, exact, strict=True):
+        np.testing.assert_allclose(a["value"], b["value"], atol=2e-3)
 
 
 @pytest.mark.parametrize("labels", [1, 3])
