@@ -353,9 +353,10 @@ def _lbfgs(fun, x, tol, rough, step_tol=STEP_TOL, memory=10, max_iter=500):
     history = []
     for iteration in range(max_iter):
         d = -_two_loop(g, history)
-        running = (np.linalg.norm(g, axis=0) > tol) | (np.linalg.norm(d, axis=0) > step_tol)
+        g_norm = np.linalg.norm(g, axis=0)
+        running = (g_norm > tol) | (np.linalg.norm(d, axis=0) > step_tol)
         refine = active & rough
-        low = ~running | (np.linalg.norm(g, axis=0) < ROUGH_TOL)
+        low = ~running | (g_norm < ROUGH_TOL)
         if refine.any() and (iteration >= ROUGH_ITERS or np.all(low[refine])):
             rough &= ~refine  # exact values from here on (all at once: one product)
             f[refine], g[:, refine] = fun(x[:, refine], refine)

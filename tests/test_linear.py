@@ -22,6 +22,18 @@ def problem(n, d, seed, dtype=np.float64, constant_column=False, collinear=False
     return X.astype(dtype), y, Y
 
 
+def optimum(X, Y, Xtest, C=1.0, max_iter=5000):
+    """sklearn's LogisticRegression solved to tol 1e-10, one per label: probabilities on Xtest."""
+    return np.column_stack(
+        [
+            LogisticRegression(C=C, max_iter=max_iter, tol=1e-10)
+            .fit(X.astype(np.float64), Y[:, j])
+            .predict_proba(Xtest)[:, 1]
+            for j in range(Y.shape[1])
+        ]
+    )
+
+
 CASES = {
     "d<n": dict(n=120, d=30),
     "d>n": dict(n=40, d=90),
@@ -66,14 +78,7 @@ def test_logistic_matches_logisticregression(case):
     X, _, Y = problem(seed=7, **CASES[case])
     Xtest = problem(seed=8, **CASES[case])[0]
     for C in (1.0, 0.05):
-        ref = np.column_stack(
-            [
-                LogisticRegression(C=C, max_iter=5000, tol=1e-10)
-                .fit(X.astype(np.float64), Y[:, j])
-                .predict_proba(Xtest)[:, 1]
-                for j in range(Y.shape[1])
-            ]
-        )
+        ref = optimum(X, Y, Xtest, C=C)
         tight = fit_logistic(X, Y, C=C, tol=1e-6)(Xtest)
         assert tight.shape == (len(Xtest), Y.shape[1])
         np.testing.assert_allclose(tight, ref, atol=1e-4)
@@ -86,19 +91,14 @@ def test_logistic_stops_near_the_optimum_on_wide_features():
     test alone stopped 7e-2 away here)."""
     X, _, Y = problem(n=100, d=3000, seed=7)
     Xtest = problem(n=100, d=3000, seed=8)[0]
-    ref = np.column_stack(
-        [
-            LogisticRegression(max_iter=20000, tol=1e-10).fit(X, Y[:, j]).predict_proba(Xtest)[:, 1]
-            for j in range(Y.shape[1])
-        ]
-    )
+    ref = optimum(X, Y, Xtest, max_iter=20000)
     np.testing.assert_allclose(fit_logistic(X, Y)(Xtest), ref, atol=4e-2)
 
 
 def test_logistic_single_label_and_int8():
     X, _, Y = problem(n=150, d=12, seed=2)
     Y = Y[:, :1].astype(np.int8)
-    ref = LogisticRegression(max_iter=5000, tol=1e-10).fit(X, Y[:, 0]).predict_proba(X)[:, 1]
+    ref = optimum(X, Y, X)[:, 0]
     np.testing.assert_allclose(fit_logistic(X, Y, tol=1e-6)(X)[:, 0], ref, atol=1e-4)
 
 
@@ -134,14 +134,7 @@ def test_logistic_started_on_bfloat16_products_ends_at_the_same_optimum(case):
     default tolerance within 1e-2, as that fit."""
     X, _, Y = problem(seed=7, **CASES[case])
     Xtest = problem(seed=8, **CASES[case])[0]
-    ref = np.column_stack(
-        [
-            LogisticRegression(max_iter=5000, tol=1e-10)
-            .fit(X.astype(np.float64), Y[:, j])
-            .predict_proba(Xtest)[:, 1]
-            for j in range(Y.shape[1])
-        ]
-    )
+    ref = optimum(X, Y, Xtest)
     np.testing.assert_allclose(fit_logistic(X, Y, tol=1e-6, rough=True)(Xtest), ref, atol=1e-4)
     np.testing.assert_allclose(fit_logistic(X, Y, rough=True)(Xtest), ref, atol=1e-2)
 
@@ -151,12 +144,7 @@ def test_logistic_leaves_bfloat16_products_it_cannot_converge_on(monkeypatch):
     line search fails, or after ROUGH_ITERS iterations) and reach the optimum."""
     monkeypatch.setattr(linear, "ROUGH_TOL", 1e-12)
     X, _, Y = problem(n=300, d=20, seed=3)
-    ref = np.column_stack(
-        [
-            LogisticRegression(max_iter=5000, tol=1e-10).fit(X, Y[:, j]).predict_proba(X)[:, 1]
-            for j in range(Y.shape[1])
-        ]
-    )
+    ref = optimum(X, Y, X)
     np.testing.assert_allclose(fit_logistic(X, Y, tol=1e-6, rough=True)(X), ref, atol=1e-4)
 
 
