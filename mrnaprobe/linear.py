@@ -11,7 +11,11 @@ RidgeCV's efficient LOO does. Logistic: float32 L-BFGS for all labels at once (e
 label with its own history and line search) on B, scaled per label by the approximate
 loss Hessian (label rate x spectrum), which makes that Hessian close to the identity;
 large fits start on bfloat16 products with B where the CPU has them (see ROUGH_TOL).
-Predictions are computed in the input's precision (float32 stays float32), as sklearn's.
+Where that eigendecomposition would cost more than the logistic fit itself (wide k-mer
+features on thousands of train rows), the logistic runs on the centred columns instead
+(`Columns`, see COLUMNS_RATIO), with tolerances made tighter to make up for the missing
+whitening. Predictions are computed in the input's precision (float32 stays float32), as
+sklearn's.
 """
 
 import functools
@@ -45,6 +49,15 @@ STEP_TOL = 1e-2
 ROUGH_TOL = 1e-2
 ROUGH_ITERS = 50  # at most, should the products' noise keep a gradient above ROUGH_TOL
 ROUGH_MIN_SIZE = 1 << 22  # values of B
+# Logistic fits skip the eigendecomposition (about m^3 for m = min(train rows, d)) and run on
+# the centred columns (about n x d per evaluation) where m^3 > COLUMNS_RATIO x n x d: the
+# measured crossover on k-mer features (benchmarks/probe_wide.py). Columns are only scaled
+# by their norms, so the Hessian's condition hides the distance from the optimum more: both
+# tolerances shrink by COLUMNS_TIGHTEN. On rbp-elavl1's k-mer baseline (7,000 train rows x
+# 21,215 columns) that left probabilities 3e-3 from the optimum in 5.5 s, against 48.5 s for
+# the eigendecomposition.
+COLUMNS_RATIO = 200
+COLUMNS_TIGHTEN = 0.01
 
 
 @dataclass
@@ -72,15 +85,34 @@ class Spectrum:
         return self.source.rows_T_dot(self.rows, self.Bt.T @ (u / self.s2[:, None]))
 
 
+@dataclass
+class Columns:
+    """X[rows] - mean itself as the logistic's basis: B = X_c (Bt its (d, n) float32
+    transpose), s2 its columns' squared norms; coefficients are feature coefficients."""
+
+    mean: np.ndarray
+    s2: np.ndarray
+    Bt: np.ndarray
+
+    def coef(self, u: np.ndarray) -> np.ndarray:
+        return u
+
+
+def columns_pay(rows: int, d: int) -> bool:
+    """Whether a logistic fit on `rows` x d is cheaper on the columns than on a spectrum."""
+    return min(rows, d) ** 3 > COLUMNS_RATIO * rows * d
+
+
 class Embeddings:
     """An embedding matrix, centred once into a float32 copy; spectra of its train subsets,
     which share its Gram matrix (d <= rows) or kernel (d > rows). The one of the two that
-    the full matrix would use is computed here, on all BLAS threads. Float64 work reads
-    the matrix in blocks of about BLOCK values, so no float64 copy of it is kept."""
+    the full matrix would use is computed here, on all BLAS threads, unless `kernel` is
+    False (no spectrum is expected: the kernel is then computed on first use). Float64
+    work reads the matrix in blocks of about BLOCK values, so no float64 copy is kept."""
 
     BLOCK = 1 << 21  # values per float64 block (16 MB)
 
-    def __init__(self, X: np.ndarray):
+    def __init__(self, X: np.ndarray, kernel: bool = True):
         self.X = np.asarray(X)
         n, d = self.X.shape
         self.mean = np.mean(self.X, axis=0, dtype=np.float64)
@@ -88,7 +120,8 @@ class Embeddings:
         self._gram, self._kernel, self._lock = None, None, threading.Lock()
         self.X32 = None  # the primal's float32 copy; with d > n every subset is dual
         if d > n:
-            self._kernel = self._kernel_of_columns()
+            if kernel:
+                self._kernel = self._kernel_of_columns()
             return
         self.X32, self._gram = np.empty((n, d), dtype=np.float32), np.zeros((d, d))
         for rows in self._row_blocks(np.arange(n)):
@@ -121,6 +154,14 @@ class Embeddings:
         """(X[rows] - mean).T @ v in float64, over row blocks."""
         pieces = self._row_blocks(np.arange(len(rows)))
         return sum(self.centred(rows[piece]).T @ v[piece] for piece in pieces)
+
+    def columns(self, rows: np.ndarray) -> Columns:
+        """The rows (indices) centred on their own mean, in float32."""
+        centred = self.X[rows].astype(np.float32, copy=False)
+        mean = np.mean(centred, axis=0, dtype=np.float64)
+        centred -= mean.astype(np.float32)
+        s2 = np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
+        return Columns(mean, s2, centred.T)
 
     def spectrum(self, rows: np.ndarray) -> Spectrum:
         """Spectrum of the rows (indices or boolean mask) centred on their own mean."""
@@ -219,19 +260,25 @@ def fit_ridge(X, y: np.ndarray, alphas=ALPHAS) -> RidgeModel:
 def fit_logistic(X, Y: np.ndarray, C: float = 1.0, tol: float = TOL, rough=None):
     """One L2 logistic regression per column of the 0/1 matrix Y (n, L), all solved at once.
 
-    X is the train matrix or its Spectrum. Minimises sklearn LogisticRegression(C)'s
-    objective (mean log-loss + |w|^2 / (2 C n), unpenalised intercept) about as tightly as
-    its default lbfgs (`tol`: see TOL). `rough`: start on bfloat16 products (see ROUGH_TOL);
+    X is the train matrix, its Spectrum or its Columns. Minimises sklearn
+    LogisticRegression(C)'s objective (mean log-loss + |w|^2 / (2 C n), unpenalised
+    intercept) about as tightly as its default lbfgs (`tol`: see TOL; on Columns, both
+    tolerances times COLUMNS_TIGHTEN). `rough`: start on bfloat16 products (see ROUGH_TOL);
     None decides by rough_products_pay(). Returns a callable mapping X (m, d) to
     positive-class probabilities (m, L).
     """
-    spec = _train_spectrum(X)
+    spec = X
+    if not isinstance(X, Spectrum | Columns):
+        rows, emb = np.arange(len(X)), Embeddings(X, kernel=False)
+        spec = emb.columns(rows) if columns_pay(*np.shape(X)) else emb.spectrum(rows)
     Y = np.asarray(Y, dtype=np.float32)
     rate = Y.mean(axis=0)
     if np.any((rate == 0) | (rate == 1)):
         raise ValueError("each label of Y needs both classes")
     n, Bt = len(Y), spec.Bt.astype(np.float32, copy=False)
-    products = _Products(Bt, rough_products_pay(Bt.size) if rough is None else rough, Y.shape[1])
+    if rough is None:
+        rough = rough_products_pay(Bt.size, Y.shape[1])
+    products = _Products(Bt, rough, Y.shape[1])
     weight = rate * (1 - rate)  # each label's loss Hessian weight per row at the start
     root = np.sqrt((np.outer(spec.s2, weight) + 1.0 / C) / n).astype(np.float32)  # (r, L)
     root0 = np.sqrt(weight).astype(np.float32)
@@ -250,8 +297,9 @@ def fit_logistic(X, Y: np.ndarray, C: float = 1.0, tol: float = TOL, rough=None)
 
     t = np.zeros((1 + Bt.shape[0], Y.shape[1]), dtype=np.float32)
     t[0] = special.logit(rate) * root0
+    tighten = COLUMNS_TIGHTEN if isinstance(spec, Columns) else 1.0
     with products.threads():
-        t = _lbfgs(loss_grad, t, tol, products.rough)
+        t = _lbfgs(loss_grad, t, tol * tighten, products.rough, STEP_TOL * tighten)
     coef = spec.coef((t[1:] / root).astype(np.float64))
     intercept = t[0] / root0 - spec.mean @ coef
 
@@ -272,10 +320,12 @@ def native_bfloat16() -> bool:
     return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags)) and bool(find_spec("torch"))
 
 
-def rough_products_pay(size: int) -> bool:
+def rough_products_pay(size: int, labels: int) -> bool:
     """Whether bfloat16 products are worth it for a B of `size` values: a native bfloat16
-    CPU and at least ROUGH_MIN_SIZE values (below that torch's import costs more)."""
-    return size >= ROUGH_MIN_SIZE and native_bfloat16()
+    CPU, at least ROUGH_MIN_SIZE values (below that torch's import costs more) and 2 labels
+    or more (one label's products are memory-bound matrix-vector products, which torch's
+    bfloat16 made slower: 5.9-6.6 s against 5.2 s on rbp-elavl1's full k-mer columns)."""
+    return size >= ROUGH_MIN_SIZE and labels > 1 and native_bfloat16()
 
 
 class _Products:

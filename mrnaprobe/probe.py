@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import target_frame
-from mrnaprobe.linear import ALPHAS, Embeddings, fit_logistic, fit_ridge
+from mrnaprobe.linear import ALPHAS, Embeddings, columns_pay, fit_logistic, fit_ridge
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,13 @@ def fit_sklearn(X: np.ndarray, y: np.ndarray, task: str):
     return lambda X_eval: np.column_stack([p[:, 1] for p in model.predict_proba(X_eval)])
 
 
-def probe_target(X: np.ndarray, spectra, rows, folds, y, task: str, name: str, seed: int,
+def probe_target(X: np.ndarray, bases, rows, folds, y, task: str, name: str, seed: int,
                  solver: str = "fast"):  # fmt: skip
     """Fit on the train rows, score val and test; yields (fold, metric, value, n_train, n_eval).
 
-    rows index the embedding matrix X, folds and y are per row; spectra(train_rows) gives the
-    (shared) train spectrum. `solver`: "fast" (mrnaprobe.linear) or "sklearn" (fit_sklearn)."""
+    rows index the embedding matrix X, folds and y are per row; bases(train_rows, task) gives
+    the (shared) train spectrum, or for a classification task possibly its Columns.
+    `solver`: "fast" (mrnaprobe.linear) or "sklearn" (fit_sklearn)."""
     check_fold_rows(name, y, folds, task, seed)
     train = folds == "train"
     if task != "regression":
@@ -101,9 +102,9 @@ def probe_target(X: np.ndarray, spectra, rows, folds, y, task: str, name: str, s
     if solver == "sklearn":
         predict = fit_sklearn(X[rows[train]], y[train], task)
     elif task == "regression":
-        predict = fit_ridge(spectra(rows[train]), y[train]).predict
+        predict = fit_ridge(bases(rows[train], task), y[train]).predict
     else:
-        predict = fit_logistic(spectra(rows[train]), y[train])
+        predict = fit_logistic(bases(rows[train], task), y[train])
     score = regression_metrics if task == "regression" else classification_metrics
     for fold in ("val", "test"):
         held = folds == fold
@@ -119,8 +120,8 @@ def probe_seed(
     """All targets of a dataset probed on one seed's folds; long format.
 
     X is the embedding matrix or its Embeddings; targets with the same train rows share
-    one train spectrum, built on first use (the sklearn solver needs none). `solver`: see
-    probe_target."""
+    one train spectrum (or Columns), built on first use (the sklearn solver needs none).
+    `solver`: see probe_target."""
     if solver not in SOLVERS:
         raise MrnaProbeError(f"probe solver {solver!r} is not one of {', '.join(SOLVERS)}")
     matrix = X.X if isinstance(X, Embeddings) else X
@@ -134,16 +135,17 @@ def probe_seed(
     folds = folds.reindex(dataset["id"]).to_numpy()
     if outside := int(pd.isna(folds).sum()):
         log.info("seed %s: %d rows are not part of this split and are left out", seed, outside)
-    spectra = {}
+    built = {}
 
-    def spectrum(train_rows):
+    def basis(train_rows, task):
         nonlocal emb
         if emb is None:
             emb = Embeddings(matrix)
-        key = train_rows.tobytes()
-        if key not in spectra:
-            spectra[key] = emb.spectrum(train_rows)
-        return spectra[key]
+        columns = task != "regression" and columns_pay(len(train_rows), matrix.shape[1])
+        key = (columns, train_rows.tobytes())
+        if key not in built:
+            built[key] = emb.columns(train_rows) if columns else emb.spectrum(train_rows)
+        return built[key]
 
     rows = []
     for name, spec in targets.items():
@@ -152,7 +154,7 @@ def probe_seed(
             log.info("target %s: %d rows without a measurement dropped", name, dropped)
         in_split = pd.notna(folds[present])
         present, y = present[in_split], y[in_split]
-        scores = probe_target(matrix, spectrum, present, folds[present], y, spec["task"], name,
+        scores = probe_target(matrix, basis, present, folds[present], y, spec["task"], name,
                               seed, solver)  # fmt: skip
         for fold, metric, value, n_train, n_eval in scores:
             rows.append((name, spec["task"], seed, fold, metric, value, n_train, n_eval))
@@ -163,11 +165,14 @@ def probe_seed(
 def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1, solver="fast"):
     """probe_seed for every seed, yielded in order as they finish, `threads` seeds at a time,
     each on one BLAS thread (so the numbers do not depend on `threads`); the seeds share
-    X's Gram matrix (the fast solver's)."""
-    emb = Embeddings(X) if solver == "fast" else X
+    X's Gram matrix or kernel (the fast solver's; no kernel where only logistic fits on
+    Columns are expected)."""
+    if solver == "fast":
+        spectra = any(spec["task"] == "regression" for spec in targets.values())
+        X = Embeddings(X, kernel=spectra or not columns_pay(*np.shape(X)))
 
     def one(seed):
-        return probe_seed(dataset, emb, split, targets, seed, solver)
+        return probe_seed(dataset, X, split, targets, seed, solver)
 
     with threadpool_limits(1), ThreadPoolExecutor(max(1, threads)) as pool:
         yield from pool.map(one, seeds)

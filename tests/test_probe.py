@@ -132,6 +132,29 @@ def test_sklearn_solver_reproduces_mrnabench_kmer_reference_on_real_localization
     assert test_auprc("fast") > reference + 0.015
 
 
+def test_wide_classification_probes_fit_on_columns_without_kernel(mirror, default_config,
+                                                                  monkeypatch):  # fmt: skip
+    """Where columns_pay (here forced: loc-dm3loc's 630 train rows are below the crossover),
+    probe jobs with only classification targets compute no kernel and no eigendecomposition;
+    their test metrics stay within 5e-3 of the spectrum's."""
+    entry = default_config["datasets"]["loc-dm3loc"]
+    dataset = build_dataset("loc-dm3loc", entry, mirror / entry["source"]["path"])
+    X = naive_baseline(dataset["sequence"].tolist())
+    seeds = default_config["seeds"][:3]
+    split = make_split("random", dataset, None, seeds, {"fractions": (0.7, 0.15, 0.15)})
+    spectra = pd.concat(probe_seeds(dataset, X, split, entry["targets"], seeds, 2))
+    monkeypatch.setattr(linear, "COLUMNS_RATIO", 1)
+
+    def refuse(*args):
+        raise AssertionError("no spectrum expected")
+
+    monkeypatch.setattr(linear.Embeddings, "_kernel_of_columns", refuse)
+    monkeypatch.setattr(linear, "_eigh", refuse)
+    columns = pd.concat(probe_seeds(dataset, X, split, entry["targets"], seeds, 2))
+    np.testing.assert_allclose(columns["value"], spectra["value"], atol=5e-3)
+    assert (columns.drop(columns="value") == spectra.drop(columns="value")).all().all()
+
+
 @pytest.mark.bad_input
 def test_bad_input_binary_target_with_one_class(problem):
     dataset, X, split = problem
@@ -169,8 +192,9 @@ def test_seeds_in_threads_give_the_same_tables_as_one_at_a_time(problem):
 
 
 def test_probe_jobs_start_logistic_fits_on_bfloat16_where_the_gate_opens(problem, monkeypatch):
-    """With the size gate lowered, every logistic fit of a probe job starts on bfloat16
-    products: the tables are the same for any thread count, and within 2e-3 of float32 fits."""
+    """With the size gate lowered, every logistic fit of a probe job with 2 labels or more
+    starts on bfloat16 products: the tables are the same for any thread count, and within
+    2e-3 of float32 fits."""
     dataset, X, split = problem
     split = pd.concat(
         [split, split.assign(seed=6, fold=random_folds(len(X), 6, (0.7, 0.15, 0.15)))]
@@ -181,18 +205,19 @@ def test_probe_jobs_start_logistic_fits_on_bfloat16_where_the_gate_opens(problem
     products = linear._Products.__init__
 
     def spy(self, Bt, rough, labels):
-        started.append(rough)
+        started.append((labels, rough))
         products(self, Bt, rough, labels)
 
     monkeypatch.setattr(linear._Products, "__init__", spy)
     one = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=1))
     two = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=2))
-    assert len(started) == 8 and all(started)  # binary and multilabel, 2 seeds, 2 runs
+    # multilabel (2 labels) on bfloat16, binary (1 label) not; 2 seeds, 2 runs
+    assert sorted(started) == [(1, False)] * 4 + [(2, True)] * 4
     for a, b in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(a, b)
     monkeypatch.setattr(linear, "native_bfloat16", lambda: False)
     exact = list(probe_seeds(dataset, X, split, TARGETS, [5, 6], threads=2))
-    assert not any(started[8:])
+    assert not any(rough for _, rough in started[8:])
     for a, b in zip(two, exact, strict=True):
         np.testing.assert_allclose(a["value"], b["value"], atol=2e-3)
 
