@@ -37,9 +37,12 @@ ALPHAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 # default lbfgs (as mRNABench runs it) stops 0.9-2.4e-2 away, and per-seed AUROC/AUPRC within
 # 1.4e-4 of mRNABench's. The step test matters on wide, near-separable problems, whose flat
 # loss hides the distance from the gradient: on loc-dm3loc's 21,825 k-mer columns the
-# gradient test alone left probabilities 0.2 from the optimum, both together 1.4e-2.
+# gradient test alone left probabilities 0.2 from the optimum, both together 1.4e-2. So
+# wide fits (more features than train rows: a dual spectrum, or Columns) run with both
+# tolerances times WIDE_TIGHTEN: 1.4e-4 there, for 15-25 ms more per fit.
 TOL = 1e-3
 STEP_TOL = 1e-2
+WIDE_TIGHTEN = 0.01
 # Mixed precision: on CPUs that multiply bfloat16 natively, the logistic's first iterations
 # use bfloat16 products with B (about 4x the float32 GEMM rate on an AMD EPYC with
 # AVX512-BF16), until every label's gradient norm is below ROUGH_TOL, several times the noise
@@ -52,12 +55,10 @@ ROUGH_MIN_SIZE = 1 << 22  # values of B
 # Logistic fits skip the eigendecomposition (about m^3 for m = min(train rows, d)) and run on
 # the centred columns (about n x d per evaluation) where m^3 > COLUMNS_RATIO x n x d: the
 # measured crossover on k-mer features (benchmarks/probe_wide.py). Columns are only scaled
-# by their norms, so the Hessian's condition hides the distance from the optimum more: both
-# tolerances shrink by COLUMNS_TIGHTEN. On rbp-elavl1's k-mer baseline (7,000 train rows x
-# 21,801 columns) that left probabilities 1.4e-3 from the optimum in 6.5 s; the spectrum took
-# 47.8 s (plus its kernel) and stopped 0.37 away.
+# by their norms, not whitened, and take WIDE_TIGHTEN's tolerances too. On rbp-elavl1's
+# k-mer baseline (7,000 train rows x 21,801 columns) that left probabilities 1.4e-3 from the
+# optimum in 6.5 s; the spectrum took 47.8 s (plus its kernel).
 COLUMNS_RATIO = 200
-COLUMNS_TIGHTEN = 0.01
 
 
 @dataclass
@@ -262,10 +263,10 @@ def fit_logistic(X, Y: np.ndarray, C: float = 1.0, tol: float = TOL, rough=None)
 
     X is the train matrix, its Spectrum or its Columns. Minimises sklearn
     LogisticRegression(C)'s objective (mean log-loss + |w|^2 / (2 C n), unpenalised
-    intercept) about as tightly as its default lbfgs (`tol`: see TOL; on Columns, both
-    tolerances times COLUMNS_TIGHTEN). `rough`: start on bfloat16 products (see ROUGH_TOL);
-    None decides by rough_products_pay(). Returns a callable mapping X (m, d) to
-    positive-class probabilities (m, L).
+    intercept) at least as tightly as its default lbfgs (`tol`: see TOL; on a dual
+    spectrum or Columns, both tolerances times WIDE_TIGHTEN). `rough`: start on bfloat16
+    products (see ROUGH_TOL); None decides by rough_products_pay(). Returns a callable
+    mapping X (m, d) to positive-class probabilities (m, L).
     """
     spec = X
     if not isinstance(X, Spectrum | Columns):
@@ -297,7 +298,7 @@ def fit_logistic(X, Y: np.ndarray, C: float = 1.0, tol: float = TOL, rough=None)
 
     t = np.zeros((1 + Bt.shape[0], Y.shape[1]), dtype=np.float32)
     t[0] = special.logit(rate) * root0
-    tighten = COLUMNS_TIGHTEN if isinstance(spec, Columns) else 1.0
+    tighten = 1.0 if isinstance(spec, Spectrum) and spec.V is not None else WIDE_TIGHTEN
     with products.threads():
         t = _lbfgs(loss_grad, t, tol * tighten, products.rough, STEP_TOL * tighten)
     coef = spec.coef((t[1:] / root).astype(np.float64))
