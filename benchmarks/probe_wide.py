@@ -5,8 +5,8 @@ dataset from the default config, without its subsample, and one seed's random sp
 (70/15/15, as mRNABench splits). One BLAS thread per fit, as a probe job runs each seed.
 Fits on the train rows and scores the test rows with:
 
-- `ours`: the basis a probe job picks (`columns_pay`: the centred columns where they
-  pay, else the train spectrum);
+- `ours`: the basis a probe job picks (`Embeddings.logistic_basis`: the centred columns
+  where they pay, else the train spectrum);
 - `ours-spectrum`: the train spectrum (dual eigendecomposition), the only choice before.
   Its kernel is timed apart (`kernel_s`, all threads): a probe job computes it once for
   all seeds, and not at all where every fit takes the columns;
@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from mrnaprobe.data import build_dataset, target_frame
 from mrnaprobe.embed import naive_baseline
-from mrnaprobe.linear import Embeddings, columns_pay, fit_logistic
+from mrnaprobe.linear import Embeddings, fit_logistic
 from mrnaprobe.probe import classification_metrics
 from mrnaprobe.splits import random_folds
 
@@ -80,9 +80,7 @@ def main() -> None:
     shape = {"rows": len(X), "features": X.shape[1], "train": len(train), "labels": Y.shape[1]}
     print(json.dumps({"dataset": args.dataset, **shape, "kernel_s": round(kernel_s, 2)}))
     fits = {
-        "ours": lambda: fit_logistic(
-            emb.columns(train) if columns_pay(*X[train].shape) else emb.spectrum(train), Y[train]
-        ),
+        "ours": lambda: fit_logistic(emb.logistic_basis(train), Y[train]),
         "ours-spectrum": lambda: fit_logistic(emb.spectrum(train), Y[train]),
         "sklearn": lambda: sklearn_fit(X[train], Y[train], max_iter=5000),
         "optimum": lambda: sklearn_fit(

@@ -156,6 +156,12 @@ class Embeddings:
         pieces = self._row_blocks(np.arange(len(rows)))
         return sum(self.centred(rows[piece]).T @ v[piece] for piece in pieces)
 
+    def logistic_basis(self, rows: np.ndarray) -> "Columns | Spectrum":
+        """The rows' (indices) Columns where columns_pay, else their spectrum."""
+        if columns_pay(len(rows), self.X.shape[1]):
+            return self.columns(rows)
+        return self.spectrum(rows)
+
     def columns(self, rows: np.ndarray) -> Columns:
         """The rows (indices) centred on their own mean, in float32."""
         centred = self.X[rows].astype(np.float32, copy=False)
@@ -270,8 +276,7 @@ def fit_logistic(X, Y: np.ndarray, C: float = 1.0, tol: float = TOL, rough=None)
     """
     spec = X
     if not isinstance(X, Spectrum | Columns):
-        rows, emb = np.arange(len(X)), Embeddings(X, kernel=False)
-        spec = emb.columns(rows) if columns_pay(*np.shape(X)) else emb.spectrum(rows)
+        spec = Embeddings(X, kernel=False).logistic_basis(np.arange(len(X)))
     Y = np.asarray(Y, dtype=np.float32)
     rate = Y.mean(axis=0)
     if np.any((rate == 0) | (rate == 1)):

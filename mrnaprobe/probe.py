@@ -140,7 +140,7 @@ def probe_seed(
     def basis(train_rows, task):
         nonlocal emb
         if emb is None:
-            emb = Embeddings(matrix)
+            emb = shared_embeddings(matrix, targets)
         columns = task != "regression" and columns_pay(len(train_rows), matrix.shape[1])
         key = (columns, train_rows.tobytes())
         if key not in built:
@@ -162,14 +162,20 @@ def probe_seed(
     return pd.DataFrame(rows, columns=columns)
 
 
+def shared_embeddings(X: np.ndarray, targets: dict) -> Embeddings:
+    """X's Embeddings for the fast solver, with X's kernel (where d > rows) unless every
+    target is a classification whose fits are expected to take the Columns."""
+    ridge = any(spec["task"] == "regression" for spec in targets.values())
+    return Embeddings(X, kernel=ridge or not columns_pay(*np.shape(X)))
+
+
 def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1, solver="fast"):
     """probe_seed for every seed, yielded in order as they finish, `threads` seeds at a time,
     each on one BLAS thread (so the numbers do not depend on `threads`); the seeds share
     X's Gram matrix or kernel (the fast solver's; no kernel where only logistic fits on
     Columns are expected)."""
     if solver == "fast":
-        spectra = any(spec["task"] == "regression" for spec in targets.values())
-        X = Embeddings(X, kernel=spectra or not columns_pay(*np.shape(X)))
+        X = shared_embeddings(X, targets)
 
     def one(seed):
         return probe_seed(dataset, X, split, targets, seed, solver)
