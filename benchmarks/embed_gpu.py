@@ -6,6 +6,8 @@ mRNA-length sequences (log-normal, median 2.4 kb, clipped to 200..12,000 nt) wit
 engine (`plan_embedding` + `run_batches`) in each variant asked for, one process, one GPU:
 
 - `fused`: mrnaprobe's fused ESM forward (`mrnaprobe.fused`, the default), bf16 weights;
+- `fused-compiled`: the same with its rotary and add+LayerNorm steps compiled (torch.compile,
+  dynamic shapes; compile time falls in the untimed warm-up), a candidate default;
 - `bf16`: transformers' own forward, parameters cast once to bf16 (`fused: false`,
   `cast_weights: true`);
 - `autocast`: transformers' own forward, fp32 weights under bf16 autocast.
@@ -25,6 +27,7 @@ the loop and the smallest cosine to the loop's embeddings; and one line for the 
 """
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
@@ -45,6 +48,7 @@ SIZES = {  # hidden, layers, heads (feed-forward 4 x hidden)
 }
 VARIANTS = {
     "fused": {},
+    "fused-compiled": {},  # and compiled_steps()
     "bf16": {"fused": False, "cast_weights": True},
     "autocast": {"fused": False},
 }
@@ -90,7 +94,6 @@ def profile(adapter, sequences, spec, path: str) -> None:
 def attention_backends(name: str):
     """A context that lets SDPA use only the named backends (`default`: its own choice;
     `flash` falls back to memory-efficient attention for padded batches)."""
-    import contextlib
 
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
@@ -99,6 +102,23 @@ def attention_backends(name: str):
         "efficient": [SDPBackend.EFFICIENT_ATTENTION],
     }
     return contextlib.nullcontext() if name == "default" else sdpa_kernel(choices[name])
+
+
+@contextlib.contextmanager
+def compiled_steps(variant: str):
+    """For `fused-compiled`: the fused forward's elementwise steps (`mrnaprobe.fused.rotate`,
+    `add_norm`) through torch.compile with dynamic shapes, one generated kernel each."""
+    from mrnaprobe import fused
+
+    saved = fused.rotate, fused.add_norm
+    if variant == "fused-compiled":
+        import torch
+
+        fused.rotate, fused.add_norm = (torch.compile(step, dynamic=True) for step in saved)
+    try:
+        yield
+    finally:
+        fused.rotate, fused.add_norm = saved
 
 
 def cosine_min(a: np.ndarray, b: np.ndarray) -> float:
@@ -160,7 +180,7 @@ def main() -> None:
         for variant, budget, sdpa in runs:
             spec = complete_spec(args.size, {**base, **VARIANTS[variant], "token_budget": budget})
             try:
-                with attention_backends(sdpa):
+                with attention_backends(sdpa), compiled_steps(variant):
                     row = run_variant(spec, folder, sequences, args, device, reference, loop_nt_s)
             except Exception as err:  # a failed variant is reported, the others still run
                 row = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}

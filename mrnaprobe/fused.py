@@ -116,23 +116,37 @@ class FusedEsm:
         x = self.embed(ids, mask)
         keys = None if mask is None else mask.bool()[:, None, None, :]
         angles = self.angles(ids.shape[1]) if self.rotary else None
-        for layer in self.layers:
-            x = self.block(x, layer, keys, angles)
-        return F.layer_norm(x, x.shape[-1:], *self.norm_after, self.eps)
+        h = F.layer_norm(x, x.shape[-1:], *self.layers[0]["norm1"], self.eps)
+        norms_after = [layer["norm1"] for layer in self.layers[1:]] + [self.norm_after]
+        for layer, norm_after in zip(self.layers, norms_after, strict=True):
+            x, h = self.block(x, h, layer, norm_after, keys, angles)
+        return h
 
-    def block(self, x: torch.Tensor, layer: dict, keys, angles) -> torch.Tensor:
-        """One pre-LayerNorm transformer block."""
+    def block(self, x, h, layer: dict, norm_after: tuple, keys, angles) -> tuple:
+        """One pre-LayerNorm transformer block on x and its normalised h = LN1(x): the new
+        x and its LayerNorm by `norm_after` (the next block's LN1, or the final one)."""
         batch, width, _ = x.shape
-        h = F.layer_norm(x, x.shape[-1:], *layer["norm1"], self.eps)
         qkv = F.linear(h, *layer["qkv"]).view(batch, width, -1, self.heads, self.head_dim)
         qk, v = qkv[:, :, :2], qkv[:, :, 2]
-        if angles is not None:  # q cos + rotate_half(q) sin, the rotated halves from the GEMM
-            cos, sin = angles
-            qk = torch.addcmul(qk * cos, qkv[:, :, 3:], sin)
+        if angles is not None:
+            qk = rotate(qk, qkv[:, :, 3:], *angles)
         q, k = qk.unbind(2)
         attended = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=keys, scale=1.0
         )
-        x = x + F.linear(attended.transpose(1, 2).reshape(batch, width, -1), *layer["out"])
-        h = F.layer_norm(x, x.shape[-1:], *layer["norm2"], self.eps)
-        return x + F.linear(F.gelu(F.linear(h, *layer["up"])), *layer["down"])
+        out = F.linear(attended.transpose(1, 2).reshape(batch, width, -1), *layer["out"])
+        x, h = add_norm(x, out, *layer["norm2"], self.eps)
+        return add_norm(x, F.linear(F.gelu(F.linear(h, *layer["up"])), *layer["down"]),
+                        *norm_after, self.eps)  # fmt: skip
+
+
+def rotate(qk: torch.Tensor, rotated: torch.Tensor, cos, sin) -> torch.Tensor:
+    """Rotary positions: qk cos + rotate_half(qk) sin, with rotate_half(qk) from the GEMM."""
+    return torch.addcmul(qk * cos, rotated, sin)
+
+
+def add_norm(x: torch.Tensor, y: torch.Tensor, weight, bias, eps: float) -> tuple:
+    """The residual sum x + y and its LayerNorm (one kernel each in eager mode; one pass
+    where compiled)."""
+    x = x + y
+    return x, F.layer_norm(x, x.shape[-1:], weight, bias, eps)
