@@ -110,20 +110,25 @@ def test_sklearn_solver_runs_mrnabenchs_estimators(problem):
         probe_seed(dataset, X, split, TARGETS, seed=5, solver="lbfgs")
 
 
-def test_sklearn_solver_reproduces_mrnabench_kmer_reference_on_real_localization(
-    mirror, default_config
-):
-    """DESIGN.md's reference (mrna-bench 1.3.2's naive baseline + LinearProbe, random split,
-    10 seeds): loc-dm3loc AUPRC 0.798 +- 0.011. sklearn's lbfgs stops early on these 21,825
-    k-mer columns x 630 train rows; the fast solver reaches the optimum, which scores higher."""
+@pytest.fixture(scope="module")
+def localization(mirror, default_config):
+    """Real loc-dm3loc: its targets, dataset, k-mer baseline, the 10 seeds' random split."""
     entry = default_config["datasets"]["loc-dm3loc"]
     dataset = build_dataset("loc-dm3loc", entry, mirror / entry["source"]["path"])
     X = naive_baseline(dataset["sequence"].tolist())
     seeds = default_config["seeds"]
     split = make_split("random", dataset, None, seeds, {"fractions": (0.7, 0.15, 0.15)})
+    return entry["targets"], dataset, X, split, seeds
+
+
+def test_sklearn_solver_reproduces_mrnabench_kmer_reference_on_real_localization(localization):
+    """DESIGN.md's reference (mrna-bench 1.3.2's naive baseline + LinearProbe, random split,
+    10 seeds): loc-dm3loc AUPRC 0.798 +- 0.011. sklearn's lbfgs stops early on these 21,825
+    k-mer columns x 630 train rows; the fast solver reaches the optimum, which scores higher."""
+    targets, dataset, X, split, seeds = localization
 
     def test_auprc(solver):
-        tables = probe_seeds(dataset, X, split, entry["targets"], seeds, 2, solver)
+        tables = probe_seeds(dataset, X, split, targets, seeds, 2, solver)
         table = pd.concat(tables).query("fold == 'test' and metric == 'auprc'")
         return table["value"].mean()
 
@@ -132,17 +137,13 @@ def test_sklearn_solver_reproduces_mrnabench_kmer_reference_on_real_localization
     assert test_auprc("fast") > reference + 0.015
 
 
-def test_wide_classification_probes_fit_on_columns_without_kernel(mirror, default_config,
-                                                                  monkeypatch):  # fmt: skip
+def test_wide_classification_probes_fit_on_columns_without_kernel(localization, monkeypatch):
     """Where columns_pay (here forced: loc-dm3loc's 630 train rows are below the crossover),
     probe jobs with only classification targets compute no kernel and no eigendecomposition;
     their test metrics stay within 5e-3 of the spectrum's."""
-    entry = default_config["datasets"]["loc-dm3loc"]
-    dataset = build_dataset("loc-dm3loc", entry, mirror / entry["source"]["path"])
-    X = naive_baseline(dataset["sequence"].tolist())
-    seeds = default_config["seeds"][:3]
-    split = make_split("random", dataset, None, seeds, {"fractions": (0.7, 0.15, 0.15)})
-    spectra = pd.concat(probe_seeds(dataset, X, split, entry["targets"], seeds, 2))
+    targets, dataset, X, split, seeds = localization
+    seeds = seeds[:3]
+    spectra = pd.concat(probe_seeds(dataset, X, split, targets, seeds, 2))
     monkeypatch.setattr(linear, "COLUMNS_RATIO", 1)
 
     def refuse(*args):
@@ -150,7 +151,7 @@ def test_wide_classification_probes_fit_on_columns_without_kernel(mirror, defaul
 
     monkeypatch.setattr(linear.Embeddings, "_kernel_of_columns", refuse)
     monkeypatch.setattr(linear, "_eigh", refuse)
-    columns = pd.concat(probe_seeds(dataset, X, split, entry["targets"], seeds, 2))
+    columns = pd.concat(probe_seeds(dataset, X, split, targets, seeds, 2))
     np.testing.assert_allclose(columns["value"], spectra["value"], atol=5e-3)
     assert (columns.drop(columns="value") == spectra.drop(columns="value")).all().all()
 
