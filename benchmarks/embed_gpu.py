@@ -21,8 +21,9 @@ second, so the subset's lengths do not bias them.
     python benchmarks/embed_gpu.py --size tiny --n 40 --variants bf16       # CPU works too
 
 Prints one JSON line per variant and budget: seq/s, tokens/s, TFLOP/s (2 x params x
-tokens / s) and % of the H100's bf16 dense peak (790 TFLOP/s), peak GPU memory, speedup over
-the loop and the smallest cosine to the loop's embeddings; and one line for the loop.
+tokens / s) and % of the GPU's bf16 dense peak (990 TFLOP/s on an H200, 790 on an H100, or
+--peak; a measured 8192^3 bf16 product comes first), peak GPU memory, speedup over the loop
+and the smallest cosine to the loop's embeddings; and one line for the loop.
 `--profile FILE` writes the top CUDA kernels of a few batches (first variant) to FILE.
 """
 
@@ -52,7 +53,29 @@ VARIANTS = {
     "bf16": {"fused": False, "cast_weights": True},
     "autocast": {"fused": False},
 }
-PEAK_TFLOPS = 790.0
+PEAK_TFLOPS = {"H200": 990.0, "H100": 790.0}  # bf16 dense peak by GPU name (issue 21's figures)
+
+
+def peak_tflops(device_name: str, given: float | None) -> float | None:
+    """The bf16 peak that `pct_of_peak` divides by: --peak, else by GPU name (None: unknown)."""
+    if given:
+        return given
+    return next((peak for gpu, peak in PEAK_TFLOPS.items() if gpu in device_name), None)
+
+
+def matmul_tflops(device: str, size: int = 8192, repeats: int = 10) -> float:
+    """Measured bf16 TFLOP/s of a size^3 matrix product on this GPU (the practical ceiling)."""
+    import torch
+
+    a, b = (torch.randn(size, size, device=device, dtype=torch.bfloat16) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    sync()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    sync()
+    return round(2 * size**3 * repeats / (time.perf_counter() - start) / 1e12, 1)
 
 
 def synthetic(n: int, seed: int = 0) -> list[str]:
@@ -142,6 +165,7 @@ def main() -> None:
     )
     parser.add_argument("--profile", help="write a kernel table of the first variant here")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--peak", type=float, help="bf16 peak TFLOP/s (default: by GPU name)")
     args = parser.parse_args()
 
     import torch
@@ -159,6 +183,10 @@ def main() -> None:
     nt = sum(map(len, sequences))
     common = {"device": torch.cuda.get_device_name() if cuda else "cpu", "size": args.size,
               "n": args.n, "nt": nt, "torch": torch.__version__}  # fmt: skip
+    args.peak = peak_tflops(common["device"], args.peak)
+    if cuda:
+        print(json.dumps({**common, "variant": "bf16-matmul-8192", "peak": args.peak,
+                          "tflops": matmul_tflops(device)}), flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         build_random_encoder(folder, complete_spec(args.size, base))
         loop_nt_s = reference = None
@@ -212,7 +240,7 @@ def run_variant(spec, folder, sequences, args, device, reference, loop_nt_s) -> 
         "seq_per_s": round(len(sequences) / seconds, 1),
         "tokens_per_s": round(tokens / seconds),
         "tflops": round(tflops, 1),
-        "pct_of_peak": round(100 * tflops / PEAK_TFLOPS, 1),
+        "pct_of_peak": round(100 * tflops / args.peak, 1) if args.peak else None,
         "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
         if device == "cuda"
         else None,
