@@ -26,3 +26,29 @@ def default_config() -> dict:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
     return config
+
+
+@pytest.fixture(scope="session")
+def fakehub(tmp_path_factory) -> Path:
+    """An offline hub cache of tiny real models (tests/fakehub), built once per session;
+    HF_HUB_CACHE/HF_HOME point at it and the hub is offline for the rest of the session
+    (environment for subprocesses, huggingface_hub's constants for this process)."""
+    import huggingface_hub.constants as hub_constants
+
+    from tests.fakehub import build_hub
+
+    home = tmp_path_factory.mktemp("fakehub")
+    cache = home / "hub"
+    build_hub(cache)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "HF_HOME": str(home),
+            "HF_HUB_CACHE": str(cache),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }.items():
+            patch.setenv(name, value)
+        patch.setattr(hub_constants, "HF_HOME", str(home))
+        patch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
+        patch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+        yield cache

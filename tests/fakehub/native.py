@@ -1,0 +1,1 @@
+"""Builders of the families native to transformers or multimolecule (no remote code)."""
