@@ -80,7 +80,9 @@ def content_sha(folder: Path) -> str:
 def build_snapshot(builder, hub_id: str, folder: Path) -> None:
     """Run one builder with torch seeded from the hub id (same weights on every build)."""
     import torch
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     folder.mkdir(parents=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(zlib.crc32(hub_id.encode()))
