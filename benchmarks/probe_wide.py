@@ -30,7 +30,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from mrnaprobe.data import build_dataset, target_frame
+from mrnaprobe.data import build_dataset, resolve_source, target_frame
 from mrnaprobe.embed import naive_baseline
 from mrnaprobe.linear import Embeddings, fit_logistic
 from mrnaprobe.probe import classification_metrics
@@ -46,7 +46,7 @@ def load(name: str, rows: int, mirror: Path):
     entry.pop("subsample", None)
     if rows:
         entry["subsample"] = {"rows": rows, "seed": 0}
-    dataset = build_dataset(name, entry, mirror / entry["source"]["path"])
+    dataset = build_dataset(name, entry, resolve_source(entry["source"], mirror, "cache"))
     target, spec = next((t, s) for t, s in entry["targets"].items() if s["task"] != "regression")
     present, Y = target_frame(dataset, target, spec)
     X = naive_baseline(dataset["sequence"].iloc[present].tolist())

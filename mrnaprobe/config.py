@@ -8,7 +8,7 @@ from snakemake.utils import validate
 from snakemake_interface_common.exceptions import WorkflowError
 
 from mrnaprobe import MrnaProbeError
-from mrnaprobe.data import resolve_source
+from mrnaprobe.data import config_sources, resolve_source
 
 
 def check_config(config: dict, schema_path) -> None:
@@ -32,11 +32,8 @@ def check_consistency(config: dict) -> None:
         raise MrnaProbeError(
             f"config key split_fractions: {fractions} sum to {sum(fractions):g}, not 1"
         )
-    for name, entry in config["datasets"].items():
-        sources = {"source": entry["source"], "join.source": entry.get("join", {}).get("source")}
-        for key, source in sources.items():
-            if source:
-                try:
-                    resolve_source(source, config["mirror"], config["download_cache"])
-                except MrnaProbeError as err:
-                    raise MrnaProbeError(f"config key datasets.{name}.{key}: {err}") from err
+    for key, source in config_sources(config):
+        try:
+            resolve_source(source, config["mirror"], config["download_cache"])
+        except MrnaProbeError as err:
+            raise MrnaProbeError(f"config key {key}: {err}") from err

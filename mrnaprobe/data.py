@@ -4,6 +4,8 @@ import gzip
 import hashlib
 import json
 import logging
+import os
+import random
 import re
 from pathlib import Path
 
@@ -18,10 +20,10 @@ VALID_SEQUENCE = re.compile(r"^[ACGTN]+$")
 TASKS = ("regression", "binary", "multilabel")
 
 
-def sha256sum(path) -> str:
-    """Hex sha256 of a file's bytes."""
+def sha256sum(path, decompress: bool = False) -> str:
+    """Hex sha256 of a file's bytes (of its gunzipped bytes with `decompress`)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with (gzip.open if decompress else open)(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -32,10 +34,35 @@ def source_file_name(source: dict) -> str:
     return Path(source.get("path") or source["url"].split("?")[0]).name
 
 
-def verify_checksum(path, expected: str | None) -> None:
-    """Raise when `path` does not have the expected sha256 (no-op when none is given)."""
-    if expected and (actual := sha256sum(path)) != expected:
-        raise MrnaProbeError(f"{path}: sha256 {actual} does not match the catalog's {expected}")
+def is_compressed_copy(path, source: dict) -> bool:
+    """Whether `path` is a gzip copy `NAME.gz` standing in for a source whose file is `NAME`."""
+    return Path(path).name == f"{source_file_name(source)}.gz"
+
+
+def source_sha256(path, source: dict) -> str:
+    """sha256 of the bytes a source names: a compressed copy is hashed decompressed."""
+    try:
+        return sha256sum(path, decompress=is_compressed_copy(path, source))
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+        raise MrnaProbeError(f"{path}: cannot read ({err})") from err
+
+
+def verify_source(path, source: dict) -> None:
+    """Raise when the file read for `source` does not have its sha256 (no-op without one)."""
+    expected = source.get("sha256")
+    if expected and (actual := source_sha256(path, source)) != expected:
+        what = "decompressed sha256" if is_compressed_copy(path, source) else "sha256"
+        raise MrnaProbeError(f"{path}: {what} {actual} does not match the catalog's {expected}")
+
+
+def config_sources(config: dict):
+    """Every source file a config reads, as (config key, source) pairs."""
+    for name, entry in config["datasets"].items():
+        yield f"datasets.{name}.source", entry["source"]
+        if join := entry.get("join"):
+            yield f"datasets.{name}.join.source", join["source"]
+    for name, entry in (config.get("gene_group_maps") or {}).items():
+        yield f"gene_group_maps.{name}.source", entry["source"]
 
 
 def read_fasta(path) -> pd.DataFrame:
@@ -235,21 +262,62 @@ def join_table(frame: pd.DataFrame, join: dict, path, join_path) -> pd.DataFrame
     return merged
 
 
-def subsample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
-    """A seeded random subset of `rows` rows in their original order (logged)."""
+def filter_rows(frame: pd.DataFrame, column: str, min_length=None, max_length=None):
+    """Rows whose sequence length (nt) is within the bounds given; drops counted and logged."""
+    lengths = frame[column].fillna("").astype(str).str.strip().str.len()
+    outside = {}
+    if min_length:
+        outside[f"shorter than {min_length} nt"] = lengths < min_length
+    if max_length:
+        outside[f"longer than {max_length} nt"] = lengths > max_length
+    drop = pd.concat(outside.values(), axis=1).any(axis=1)
+    reasons = ", ".join(f"{int(mask.sum())} {reason}" for reason, mask in outside.items())
+    log.info("filter: kept %d of %d rows, %d dropped (%s)", int((~drop).sum()), len(frame),
+             int(drop.sum()), reasons)  # fmt: skip
+    return frame.loc[~drop]
+
+
+def subsample_rows(frame: pd.DataFrame, rows: int, seed: int, sampler: str = "numpy"):
+    """A seeded random subset of `rows` rows in their original order (logged).
+
+    numpy: numpy's default_rng(seed).choice; python: the first `rows` row positions after
+    random.Random(seed).shuffle (how the DM3Loc subset in SOURCES.md was drawn).
+    """
     if len(frame) <= rows:
         return frame
-    keep = np.sort(np.random.default_rng(seed).choice(len(frame), rows, replace=False))
-    log.info("subsample: kept %d of %d rows (seed %d), %d dropped", rows, len(frame), seed,
-             len(frame) - rows)  # fmt: skip
-    return frame.iloc[keep]
+    if sampler == "python":
+        picked = list(range(len(frame)))
+        random.Random(seed).shuffle(picked)
+        picked = picked[:rows]
+    else:
+        picked = np.random.default_rng(seed).choice(len(frame), rows, replace=False)
+    log.info("subsample: kept %d of %d rows (%s sampler, seed %d), %d dropped", rows, len(frame),
+             sampler, seed, len(frame) - rows)  # fmt: skip
+    return frame.iloc[np.sort(picked)]
+
+
+def select_rows(frame: pd.DataFrame, entry: dict, path) -> pd.DataFrame:
+    """The source rows a dataset keeps: `filter`, then `subsample`, then ordered by `sort_by`."""
+    sequence = entry.get("columns", {}).get("sequence", "sequence")
+    require_columns(frame, [sequence, *([entry["sort_by"]] if "sort_by" in entry else [])], path)
+    if length := entry.get("filter"):
+        frame = filter_rows(frame, sequence, **length)
+    if subsample := entry.get("subsample"):
+        frame = subsample_rows(frame, **subsample)
+    if "sort_by" in entry:
+        frame = frame.sort_values(entry["sort_by"], kind="stable")
+    return frame
 
 
 def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
-    """Read, map, validate and normalise one catalog dataset into the parquet contract."""
+    """Read, select, join, map, validate and normalise one catalog dataset (parquet contract).
+
+    `filter`, `subsample` and `sort_by` act on the source table's rows, before `join` and `map`.
+    """
     frame = read_table(path, entry["format"])
     if entry["format"] == "fasta":
         frame = parse_header_fields(frame, entry.get("header_fields", {}), path)
+    frame = select_rows(frame, entry, path)
     if join := entry.get("join"):
         frame = join_table(frame, join, path, join_path)
     columns = entry.get("columns", {})
@@ -263,8 +331,6 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
             raise MrnaProbeError(f"{path}: target {target!r}: `map` does not apply to label arrays")
         if "map" in spec:
             frame = apply_value_map(frame, target, spec, path)
-    if subsample := entry.get("subsample"):
-        frame = subsample_rows(frame, **subsample)
     if frame.empty:
         raise MrnaProbeError(f"{path}: no rows left for dataset {name!r}")
     out = pd.DataFrame(index=frame.index)
@@ -335,10 +401,12 @@ def target_frame(dataset: pd.DataFrame, target: str, spec: dict):
 
 
 def resolve_source(source: dict, mirror: str | None, cache: str) -> str:
-    """Where a source's file is read from: the mirror copy, a local path, or the download cache."""
+    """Where a source's file is read from: the mirror (`NAME`, else a gzip copy `NAME.gz`),
+    a local path, or the download cache."""
     name = source_file_name(source)
-    if mirror and (Path(mirror) / name).exists():
-        return str(Path(mirror) / name)
+    for copy in (name, f"{name}.gz") if mirror else ():
+        if (Path(mirror) / copy).exists():
+            return str(Path(mirror) / copy)
     if source.get("path") and Path(source["path"]).exists():
         return source["path"]
     if source.get("url"):
@@ -349,21 +417,30 @@ def resolve_source(source: dict, mirror: str | None, cache: str) -> str:
 
 
 def download(url: str, path, sha256: str | None) -> None:
-    """Fetch `url` to `path`, verifying its sha256 before the file appears."""
+    """Fetch `url` to `path` atomically: a temporary file renamed only once its sha256 matches."""
+    import tempfile
     import urllib.request
 
-    partial = Path(f"{path}.part")
-    partial.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    partial = Path(partial)
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as handle:
+        with (
+            os.fdopen(descriptor, "wb") as handle,
+            urllib.request.urlopen(url, timeout=60) as response,
+        ):
             while block := response.read(1 << 20):
                 handle.write(block)
+        if sha256 and (actual := sha256sum(partial)) != sha256:
+            raise MrnaProbeError(
+                f"{url}: downloaded sha256 {actual} does not match the catalog's {sha256}"
+            )
+        partial.chmod(0o644)  # mkstemp's 0600 would hide a shared cache from the group
+        partial.rename(path)
+        log.info("%s: %d bytes to %s, sha256 %s", url, path.stat().st_size, path,
+                 "checked" if sha256 else "not given")  # fmt: skip
     except OSError as err:  # URLError, HTTPError, timeouts
-        partial.unlink(missing_ok=True)
         raise MrnaProbeError(f"{url}: download failed ({err})") from err
-    if sha256 and (actual := sha256sum(partial)) != sha256:
-        partial.unlink()
-        raise MrnaProbeError(
-            f"{url}: downloaded sha256 {actual} does not match the catalog's {sha256}"
-        )
-    partial.rename(path)
+    finally:
+        partial.unlink(missing_ok=True)

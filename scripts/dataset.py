@@ -1,9 +1,13 @@
 """Build one dataset parquet from its catalog entry (Snakemake script)."""
 
-from pathlib import Path
-
 from mrnaprobe.cli import run_step
-from mrnaprobe.data import build_dataset, sha256sum, verify_checksum
+from mrnaprobe.data import (
+    build_dataset,
+    sha256sum,
+    source_file_name,
+    source_sha256,
+    verify_source,
+)
 from mrnaprobe.provenance import write_json
 
 
@@ -13,7 +17,7 @@ def step(smk):
     if "join" in entry:
         sources.append((entry["join"]["source"], smk.input.join[0]))
     for source, path in sources:
-        verify_checksum(path, source.get("sha256"))
+        verify_source(path, source)
     join_path = smk.input.join[0] if smk.input.join else None
     table = build_dataset(smk.wildcards.dataset, entry, smk.input.table, join_path)
     table.to_parquet(smk.output.table, index=False)
@@ -21,7 +25,9 @@ def step(smk):
         {
             "dataset": smk.wildcards.dataset,
             "rows": len(table),
-            "sources": {Path(path).name: sha256sum(path) for _, path in sources},
+            "sources": {
+                source_file_name(source): source_sha256(path, source) for source, path in sources
+            },
             "sha256": sha256sum(smk.output.table),
         },
         smk.output.info,

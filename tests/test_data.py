@@ -1,28 +1,82 @@
 """Data stage on the real mirror files, and its one-line errors on bad input."""
 
 import gzip
+import hashlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mrnaprobe import MrnaProbeError
-from mrnaprobe.data import build_dataset, resolve_source, sha256sum, target_frame
+from mrnaprobe.data import (
+    build_dataset,
+    config_sources,
+    resolve_source,
+    source_sha256,
+    target_frame,
+    verify_source,
+)
 
 
 def build(name, config, mirror, **override):
-    """The full real dataset (the default config's `subsample` left out)."""
+    """The full real dataset (the default config's `subsample` left out unless overridden)."""
     entry = {**config["datasets"][name], "subsample": None, **override}
     join = entry.get("join")
-    join_path = mirror / join["source"]["path"] if join else None
-    return build_dataset(name, entry, mirror / entry["source"]["path"], join_path)
+    join_path = resolve_source(join["source"], str(mirror), "cache") if join else None
+    return build_dataset(
+        name, entry, resolve_source(entry["source"], str(mirror), "cache"), join_path
+    )
 
 
 def test_catalog_checksums_match_the_mirror(default_config, mirror):
-    for entry in default_config["datasets"].values():
-        for source in (entry["source"], entry.get("join", {}).get("source")):
-            if source and "sha256" in source:
-                assert sha256sum(mirror / source["path"]) == source["sha256"]
+    """Every default source has a url and a sha256, matched by its mirror copy (gzip or not)."""
+    for key, source in config_sources(default_config):
+        assert source.get("url", "").startswith("https://") and "sha256" in source, key
+        assert (
+            source_sha256(resolve_source(source, str(mirror), "cache"), source) == source["sha256"]
+        ), key
+
+
+def test_dm3loc_rows_come_from_the_public_parent_as_the_shipped_subset(
+    default_config, mirror, caplog
+):
+    """Length filter, seeded sample and accession order rebuild the mirror's 901-row subset."""
+    caplog.set_level("INFO")
+    entry = default_config["datasets"]["loc-dm3loc"]
+    table = build("loc-dm3loc", default_config, mirror, subsample=entry["subsample"])
+    assert "kept 8747 of 17306 rows, 8559 dropped (8559 longer than 3000 nt)" in caplog.text
+    assert "kept 901 of 8747 rows (python sampler, seed 0)" in caplog.text
+    subset = pd.read_csv(mirror / "dm3loc_subset_seed0_len_le3000.csv")
+    labels = ["Nucleus", "Exosome", "Cytosol", "Cytoplasm", "Ribosome", "Membrane", "ER"]
+    assert table["id"].tolist() == subset["accession"].tolist()
+    assert table["sequence"].tolist() == subset["sequence"].tolist()
+    assert table["gene"].tolist() == subset["gene_name"].tolist()
+    assert np.array_equal(table[labels].to_numpy(), subset[labels].to_numpy())
+
+
+def test_length_filter_sampler_and_sort(tmp_path, caplog):
+    caplog.set_level("INFO")
+    seqs = ["A" * n for n in (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120)]
+    path = write_csv(
+        tmp_path / "t.csv",
+        {"id": range(13), "sequence": seqs, "y": range(13), "rank": range(13, 0, -1)},
+    )
+    entry = {"format": "csv", "columns": {"id": "id"}, "targets": {"y": {"task": "regression"}},
+             "filter": {"min_length": 10, "max_length": 100}}  # fmt: skip
+    table = build_dataset("t", entry, path)
+    assert table["sequence"].str.len().between(10, 100).all() and len(table) == 10
+    assert "kept 10 of 13 rows, 3 dropped (1 shorter than 10 nt, 2 longer than 100 nt)" in (
+        caplog.text
+    )
+    samples = {}
+    for sampler in ("numpy", "python"):
+        sample = {"rows": 4, "seed": 7, "sampler": sampler}
+        samples[sampler] = build_dataset("t", {**entry, "subsample": sample}, path)
+        assert samples[sampler].equals(build_dataset("t", {**entry, "subsample": sample}, path))
+        assert len(samples[sampler]) == 4 and samples[sampler]["y"].is_monotonic_increasing
+    assert not samples["numpy"].equals(samples["python"])
+    reordered = build_dataset("t", {**entry, "sort_by": "rank"}, path)
+    assert reordered["y"].tolist() == table["y"].tolist()[::-1]
 
 
 def test_leppek_rna_alphabet_becomes_dna_and_missing_targets_stay_missing(default_config, mirror):
@@ -56,12 +110,13 @@ def test_subsample_is_seeded_and_logged(default_config, mirror, caplog):
     first = build("rbp-elavl1", default_config, mirror, subsample={"rows": 500, "seed": 3})
     again = build("rbp-elavl1", default_config, mirror, subsample={"rows": 500, "seed": 3})
     assert len(first) == 500 and first.equals(again)
-    assert "kept 500 of 10000 rows (seed 3), 9500 dropped" in caplog.text
+    assert "kept 500 of 10000 rows (numpy sampler, seed 3), 9500 dropped" in caplog.text
 
 
 def test_half_life_is_joined_by_gene_name(default_config, mirror, caplog):
     caplog.set_level("INFO")
-    table = build("hl-saluki", default_config, mirror)
+    table = build("hl-saluki", default_config, mirror,
+                  subsample=default_config["datasets"]["hl-saluki"]["subsample"])  # fmt: skip
     saluki = pd.read_csv(mirror / "saluki_all_HLs_human_PC1.txt", sep="\t")
     expected = saluki.set_index("external_gene_name")["human_PC1"]
     assert len(table) == 626 and "275 dropped" in caplog.text
@@ -69,7 +124,8 @@ def test_half_life_is_joined_by_gene_name(default_config, mirror, caplog):
 
 
 def test_multilabel_target_has_all_columns(default_config, mirror):
-    table = build("loc-dm3loc", default_config, mirror)
+    table = build("loc-dm3loc", default_config, mirror,
+                  subsample=default_config["datasets"]["loc-dm3loc"]["subsample"])  # fmt: skip
     spec = default_config["datasets"]["loc-dm3loc"]["targets"]["localization"]
     present, Y = target_frame(table, "localization", spec)
     assert Y.shape == (901, 7) and set(np.unique(Y)) == {0.0, 1.0}
@@ -140,3 +196,26 @@ def test_mirror_is_checked_before_download(tmp_path):
     source = {"url": "https://example.org/data/x.csv"}
     assert resolve_source(source, str(tmp_path), "cache") == str(tmp_path / "x.csv")
     assert resolve_source(source, str(tmp_path / "empty"), "cache") == "cache/x.csv"
+
+
+def test_mirror_serves_a_gzip_copy_checked_on_its_decompressed_bytes(tmp_path):
+    data = b"id,sequence\nr1,ACGT\n"
+    (tmp_path / "x.csv.gz").write_bytes(gzip.compress(data))
+    source = {"url": "https://example.org/data/x.csv", "sha256": hashlib.sha256(data).hexdigest()}
+    path = resolve_source(source, str(tmp_path), "cache")
+    assert path == str(tmp_path / "x.csv.gz")
+    verify_source(path, source)
+    (tmp_path / "x.csv").write_bytes(data)  # a plain copy wins over the gzip one
+    assert resolve_source(source, str(tmp_path), "cache") == str(tmp_path / "x.csv")
+    gz_source = {"path": "y.fa.gz", "sha256": hashlib.sha256(b"other").hexdigest()}
+    (tmp_path / "y.fa.gz").write_bytes(b"other")  # a source that is itself gzip: raw bytes
+    verify_source(resolve_source(gz_source, str(tmp_path), "cache"), gz_source)
+
+
+@pytest.mark.bad_input
+def test_bad_input_gzip_mirror_copy_with_other_bytes(tmp_path):
+    (tmp_path / "x.csv.gz").write_bytes(gzip.compress(b"id,sequence\nr1,ACGA\n"))
+    source = {"path": "x.csv", "sha256": "0" * 64}
+    path = resolve_source(source, str(tmp_path), "cache")
+    with pytest.raises(MrnaProbeError, match=r"x.csv.gz: decompressed sha256 [0-9a-f]{64} does"):
+        verify_source(path, source)

@@ -8,7 +8,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.multioutput import MultiOutputClassifier
 
 from mrnaprobe import MrnaProbeError, linear
-from mrnaprobe.data import build_dataset
+from mrnaprobe.data import build_dataset, resolve_source
 from mrnaprobe.embed import naive_baseline
 from mrnaprobe.probe import check_embeddings, classification_metrics, probe_seed, probe_seeds
 from mrnaprobe.splits import make_split, random_folds
@@ -114,7 +114,7 @@ def test_sklearn_solver_runs_mrnabenchs_estimators(problem):
 def localization(mirror, default_config):
     """Real loc-dm3loc: its targets, dataset, k-mer baseline, the 10 seeds' random split."""
     entry = default_config["datasets"]["loc-dm3loc"]
-    dataset = build_dataset("loc-dm3loc", entry, mirror / entry["source"]["path"])
+    dataset = build_dataset("loc-dm3loc", entry, resolve_source(entry["source"], mirror, "cache"))
     X = naive_baseline(dataset["sequence"].tolist())
     seeds = default_config["seeds"]
     split = make_split("random", dataset, None, seeds, {"fractions": (0.7, 0.15, 0.15)})

@@ -140,18 +140,17 @@ def test_compositional_groups_on_real_5utrs(default_config, mirror):
 
 def test_gene_split_by_a_user_supplied_gene_group_map(default_config, mirror, tmp_path):
     """A gene -> group table (e.g. HomoloGene) joined in; the gene split keeps groups whole."""
-    from mrnaprobe.data import build_dataset
+    from mrnaprobe.data import build_dataset, resolve_source
 
-    genes = pd.read_csv(mirror / "dm3loc_subset_seed0_len_le3000.csv", usecols=["gene_name"])
+    entry = default_config["datasets"]["loc-dm3loc"]
+    path = resolve_source(entry["source"], mirror, "cache")
+    genes = build_dataset("loc", entry, path)["gene"].rename("gene_name").to_frame()
     groups = genes.assign(family=genes["gene_name"].str[:3])  # toy families by symbol prefix
     groups.to_csv(tmp_path / "families.tsv", sep="\t", index=False)
-    entry = {**default_config["datasets"]["loc-dm3loc"], "subsample": None,
-             "columns": {"id": "accession", "sequence": "sequence", "gene": "family"},
+    entry = {**entry, "columns": {"id": "accession", "sequence": "sequence", "gene": "family"},
              "join": {"source": {"path": "families.tsv"}, "format": "tsv",
                       "keys": ["gene_name", "gene_name"], "columns": ["family"]}}  # fmt: skip
-    dataset = build_dataset(
-        "loc", entry, mirror / entry["source"]["path"], tmp_path / "families.tsv"
-    )
+    dataset = build_dataset("loc", entry, path, tmp_path / "families.tsv")
     split = make_split("gene", dataset, None, [2541, 413], OPTIONS).merge(dataset, on="id")
     assert split["gene"].nunique() < 0.9 * len(dataset)
     assert (split.groupby(["seed", "gene"])["fold"].nunique() == 1).all()

@@ -1,6 +1,6 @@
 import re
 
-from mrnaprobe.data import resolve_source, source_file_name
+from mrnaprobe.data import config_sources, resolve_source, source_file_name
 
 SEEDS = config["seeds"]
 DATASETS = config["datasets"]
@@ -42,11 +42,10 @@ def probe_outputs():
 
 
 def source_by_file(file):
-    """The catalog source (dataset or join table) downloaded under this file name."""
-    for entry in DATASETS.values():
-        for source in (entry["source"], entry.get("join", {}).get("source")):
-            if source and source_file_name(source) == file:
-                return source
+    """The config's source (dataset, join table or gene-group map) downloaded as this file."""
+    for _, source in config_sources(config):
+        if source_file_name(source) == file:
+            return source
     raise ValueError(f"no catalog source is named {file!r}")
 
 
