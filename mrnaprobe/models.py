@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import logging
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,6 +25,8 @@ import numpy as np
 import yaml
 
 from mrnaprobe import MrnaProbeError
+
+log = logging.getLogger(__name__)
 
 #: Kinds computed from the sequence alone (no weights, no GPU, never sharded).
 FEATURE_KINDS = ("kmer", "composition")
@@ -262,7 +265,7 @@ class HFAdapter(Adapter):
         }
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
         auto = getattr(transformers, spec.get("auto_class", self.auto_class))
-        model = auto.from_pretrained(source, **kwargs).eval()
+        model = load_strict(auto, source, kwargs).eval()
         for parameter in model.parameters():
             parameter.requires_grad_(False)
         # hidden_states[layer] unless the base model's last_hidden_state is what is asked
@@ -276,7 +279,7 @@ class HFAdapter(Adapter):
         config = self.model.config
         self.hidden_size = getattr(config, "hidden_size", None) or getattr(config, "d_model", 0)
         self.n_params = sum(p.numel() for p in self.model.parameters())
-        self.revision = getattr(config, "_commit_hash", None) or spec.get("revision")
+        self.revision = loaded_revision(source, spec, cache_dir)
         self.prefix, self.suffix = special_frame(self.tokenizer)
         pads = (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, 0)
         self.pad_id = next(i for i in pads if i is not None)
@@ -284,14 +287,16 @@ class HFAdapter(Adapter):
     def tokenize(self, sequences) -> list[np.ndarray]:
         from mrnaprobe.embed import fast_tokenizer
 
+        if getattr(self.tokenizer, "codon", False):
+            return codon_tokens(self.tokenizer, sequences)
         return fast_tokenizer(self.tokenizer, sequences)(sequences)
 
     def forward(self, ids, mask):
         if self.fused is not None:
             return self.fused(ids, mask)
         kwargs = {"input_ids": ids}
-        if self.pass_mask and mask is not None:
-            kwargs["attention_mask"] = mask
+        if self.pass_mask:  # always: some models' code needs it (UTR-LM's token dropout)
+            kwargs["attention_mask"] = mask if mask is not None else ids.new_ones(ids.shape)
         if self.select_layer is not None:
             kwargs["output_hidden_states"] = True
         return last_hidden(self.model(**kwargs), self.select_layer)
@@ -336,18 +341,17 @@ class OrthrusAdapter(Adapter):
         from transformers import AutoModel
 
         self.device = device
-        self.model = AutoModel.from_pretrained(
-            source,
-            revision=spec.get("revision"),
-            trust_remote_code=spec.get("trust_remote_code", False),  # the catalog opts in
-            cache_dir=cache_dir,
-        )
-        self.model = self.model.to(device).eval()
+        kwargs = {
+            "revision": spec.get("revision"),
+            "trust_remote_code": spec.get("trust_remote_code", False),  # the catalog opts in
+            "cache_dir": cache_dir,
+        }
+        self.model = load_strict(AutoModel, source, kwargs).to(device).eval()
         self.prefix, self.suffix, self.pad_id = [], [], 4
         self.exact_padding = bool(spec.get("causal", False))
         self.hidden_size = 0  # taken from the first batch
         self.n_params = sum(p.numel() for p in self.model.parameters())
-        self.revision = getattr(self.model.config, "_commit_hash", None) or spec.get("revision")
+        self.revision = loaded_revision(source, spec, cache_dir)
 
     def tokenize(self, sequences) -> list[np.ndarray]:
         from mrnaprobe.embed import NUCLEOTIDE_CODE
@@ -394,6 +398,70 @@ class Evo2Adapter(Adapter):
 
 # --------------------------------------------------------------------------- helpers
 
+#: Modules of a base model that never feed its hidden states: missing weights there are fine.
+UNUSED_MODULES = ("pooler.",)
+
+
+def load_strict(auto, source: str, kwargs: dict):
+    """`auto.from_pretrained(source, **kwargs)` that stops unless every weight the model
+    computes with came from the checkpoint: missing keys (outside UNUSED_MODULES), shape
+    mismatches, or checkpoint keys inside the model's own modules that nothing took (a
+    renamed or extra layer) end in one line naming hub id, revision and the first keys.
+    Checkpoint heads that the loaded class lacks (lm_head, ...) are only logged."""
+    model, report = auto.from_pretrained(source, output_loading_info=True, **kwargs)
+    own = {name for name, _ in model.named_children()}
+    missing = [k for k in report.get("missing_keys", ()) if not k.startswith(UNUSED_MODULES)]
+    mismatched = [str(k[0] if isinstance(k, tuple | list) else k)
+                  for k in report.get("mismatched_keys", ())]  # fmt: skip
+    unexpected = sorted(report.get("unexpected_keys", ()))
+    stray = [k for k in unexpected if k.split(".", 1)[0] in own]
+    log.info(
+        "loaded %s (revision %s) as %s: %d tensors; missing %s; unexpected (unused) %s; "
+        "shape mismatches %s", source, kwargs.get("revision"), type(model).__name__,
+        len(model.state_dict()), sorted(report.get("missing_keys", ())) or "none",
+        unexpected or "none", mismatched or "none",
+    )  # fmt: skip
+    problems = [(what, keys) for what, keys in [("missing", sorted(missing)),
+                ("shape mismatch", mismatched), ("unexpected", stray)] if keys]  # fmt: skip
+    if problems or report.get("error_msgs"):
+        said = "; ".join(f"{what} {', '.join(keys[:3])}" + (f" (+{len(keys) - 3} more)"
+                         if len(keys) > 3 else "") for what, keys in problems)  # fmt: skip
+        said = said or str(report["error_msgs"][0]).splitlines()[0]
+        raise MrnaProbeError(
+            f"model {source} (revision {kwargs.get('revision')}): weights do not all load "
+            f"into {type(model).__name__}: {said}"
+        )
+    return model
+
+
+def loaded_revision(source: str, spec: dict, cache_dir=None) -> str | None:
+    """The commit sha of the hub snapshot the weights came from (its snapshots/<sha> folder);
+    the entry's `revision` for a local folder."""
+    from transformers.utils.hub import cached_file, extract_commit_hash
+
+    if Path(source).is_dir():
+        return spec.get("revision")
+    try:
+        resolved = cached_file(source, "config.json", revision=spec.get("revision"),
+                               cache_dir=cache_dir)  # fmt: skip
+    except OSError:
+        resolved = None
+    return extract_commit_hash(resolved, None) if resolved else spec.get("revision")
+
+
+def codon_tokens(tokenizer, sequences) -> list[np.ndarray]:
+    """Token ids of a codon tokenizer (mRNA-FM), which takes whole codons only: each
+    sequence's last len % 3 nucleotides are left out (counted in the log)."""
+    whole = [s[: len(s) - len(s) % 3] for s in sequences]
+    cut = sum(len(s) - len(w) for s, w in zip(sequences, whole, strict=True))
+    log.info("codon tokens: %d trailing nucleotides of %d sequences left out (not a whole "
+             "codon)", cut, sum(len(s) % 3 > 0 for s in sequences))  # fmt: skip
+    ids = []
+    for start in range(0, len(whole), 1024):
+        batch = tokenizer(whole[start : start + 1024], add_special_tokens=False)["input_ids"]
+        ids.extend(np.asarray(i, dtype=np.int64) for i in batch)
+    return ids
+
 
 def compute_dtype(spec: dict, device: str):
     """The torch dtype a model computes in: the entry's `dtype` on GPU, fp32 on CPU."""
@@ -431,7 +499,7 @@ def cast_for_gpu(model, spec: dict):
 
 def special_frame(tokenizer) -> tuple[list[int], list[int]]:
     """Token ids the tokenizer adds before and after a sequence (e.g. [CLS], [SEP])."""
-    probe = "ACGTACGTAC"
+    probe = "ACGTACGTACGT"  # whole codons and 6-mers: codon and k-mer tokenizers take it
     bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
     full = tokenizer(probe, add_special_tokens=True)["input_ids"]
     for start in range(len(full) - len(bare) + 1):
