@@ -51,6 +51,46 @@ def classification_metrics(Y: np.ndarray, probabilities: np.ndarray) -> dict:
     }
 
 
+def multilabel_metrics(Y: np.ndarray, probabilities: np.ndarray, labels, where: str) -> dict:
+    """{(label, metric): value}: micro AUROC and AUPRC (mRNABench's, label ""), their macro
+    averages (`auroc_macro`, `auprc_macro`) over the labels with both classes in Y, and per
+    label AUROC, AUPRC and prevalence (NaN AUROC/AUPRC where a label has one class)."""
+    scores = {
+        ("", metric): value for metric, value in classification_metrics(Y, probabilities).items()
+    }
+    per_label = {"auroc": [], "auprc": []}
+    for j, label in enumerate(labels):
+        column = Y[:, j]
+        both = 0 < column.sum() < len(column)
+        values = classification_metrics(column, probabilities[:, j]) if both else {}
+        for metric in per_label:
+            per_label[metric].append(values.get(metric, np.nan))
+            scores[label, metric] = per_label[metric][-1]
+        scores[label, "prevalence"] = float(column.mean())
+    if undefined := int(np.isnan(per_label["auroc"]).sum()):
+        log.info("%s: %d of %d labels have one class, left out of the macro averages",
+                 where, undefined, len(labels))  # fmt: skip
+    for metric, values in per_label.items():
+        defined = [v for v in values if np.isfinite(v)]
+        scores["", f"{metric}_macro"] = float(np.mean(defined)) if defined else np.nan
+    return scores
+
+
+def fold_scores(task: str, y, predicted, labels, where: str) -> dict:
+    """{(label, metric): value} of one held-out fold, label "" for the whole target."""
+    if task == "multilabel":
+        return multilabel_metrics(y, predicted, labels, where)
+    score = regression_metrics if task == "regression" else classification_metrics
+    return {("", metric): value for metric, value in score(y, predicted).items()}
+
+
+def label_names(dataset: pd.DataFrame, name: str, spec: dict) -> list[str]:
+    """A multilabel target's label names in column order (as target_frame reads them)."""
+    if "columns" in spec:
+        return list(spec["columns"])
+    return [c.split(":", 1)[1] for c in dataset.columns if c.startswith(f"{name}:")]
+
+
 def check_classes(name: str, Y: np.ndarray, fold: str, seed: int, pooled: bool) -> None:
     """Raise when a label (or, pooled, all labels together) has one class in a fold."""
     for label, column in enumerate([Y.ravel()] if pooled else Y.T):
@@ -88,12 +128,14 @@ def fit_sklearn(X: np.ndarray, y: np.ndarray, task: str):
 
 
 def probe_target(X: np.ndarray, bases, rows, folds, y, task: str, name: str, seed: int,
-                 solver: str = "fast"):  # fmt: skip
-    """Fit on the train rows, score val and test; yields (fold, metric, value, n_train, n_eval).
+                 solver: str = "fast", labels=()):  # fmt: skip
+    """Fit on the train rows, score val and test; yields
+    (fold, label, metric, value, n_train, n_eval), label "" for the whole target.
 
     rows index the embedding matrix X, folds and y are per row; bases(train_rows, task) gives
     the (shared) train spectrum, or for a classification task possibly its Columns.
-    `solver`: "fast" (mrnaprobe.linear) or "sklearn" (fit_sklearn)."""
+    `solver`: "fast" (mrnaprobe.linear) or "sklearn" (fit_sklearn). `labels`: a multilabel
+    target's label names (multilabel_metrics)."""
     check_fold_rows(name, y, folds, task, seed)
     train = folds == "train"
     if task != "regression":
@@ -105,13 +147,14 @@ def probe_target(X: np.ndarray, bases, rows, folds, y, task: str, name: str, see
         predict = fit_ridge(bases(rows[train], task), y[train]).predict
     else:
         predict = fit_logistic(bases(rows[train], task), y[train])
-    score = regression_metrics if task == "regression" else classification_metrics
     for fold in ("val", "test"):
         held = folds == fold
         if task != "regression":
             check_classes(name, y[held], fold, seed, pooled=True)
-        for metric, value in score(y[held], predict(X[rows[held]])).items():
-            yield fold, metric, float(value), int(train.sum()), int(held.sum())
+        where = f"target {name!r} {fold} fold seed {seed}"
+        scores = fold_scores(task, y[held], predict(X[rows[held]]), labels, where)
+        for (label, metric), value in scores.items():
+            yield fold, label, metric, float(value), int(train.sum()), int(held.sum())
 
 
 def probe_seed(
@@ -154,11 +197,12 @@ def probe_seed(
             log.info("target %s: %d rows without a measurement dropped", name, dropped)
         in_split = pd.notna(folds[present])
         present, y = present[in_split], y[in_split]
+        labels = label_names(dataset, name, spec) if spec["task"] == "multilabel" else ()
         scores = probe_target(matrix, basis, present, folds[present], y, spec["task"], name,
-                              seed, solver)  # fmt: skip
-        for fold, metric, value, n_train, n_eval in scores:
-            rows.append((name, spec["task"], seed, fold, metric, value, n_train, n_eval))
-    columns = ["target", "task", "seed", "fold", "metric", "value", "n_train", "n_eval"]
+                              seed, solver, labels)  # fmt: skip
+        for fold, label, metric, value, n_train, n_eval in scores:
+            rows.append((name, spec["task"], label, seed, fold, metric, value, n_train, n_eval))
+    columns = ["target", "task", "label", "seed", "fold", "metric", "value", "n_train", "n_eval"]
     return pd.DataFrame(rows, columns=columns)
 
 

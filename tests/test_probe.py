@@ -43,10 +43,11 @@ TARGETS = {
 def test_long_format_rows_per_target_fold_and_metric(problem):
     dataset, X, split = problem
     table = probe_seed(dataset, X, split, TARGETS, seed=5)
-    counts = table.groupby("target")["metric"].nunique().to_dict()
-    assert counts == {"y": 3, "b": 2, "loc": 2}
+    whole = table[table["label"] == ""]
+    counts = whole.groupby("target")["metric"].nunique().to_dict()
+    assert counts == {"y": 3, "b": 2, "loc": 4}  # loc: micro and macro AUROC, AUPRC
     assert set(table["fold"]) == {"val", "test"}
-    by = table.set_index(["target", "fold", "metric"])["value"]
+    by = whole.set_index(["target", "fold", "metric"])["value"]
     assert by["y", "test", "pearson"] > 0.9 and by["b", "test", "auroc"] > 0.8
     assert by["loc", "test", "auprc"] > 0.7
 
@@ -80,7 +81,7 @@ def test_multilabel_metrics_match_mrnabench_sklearn_probe_within_0_002():
     for seed in (0, 1, 2):
         folds = random_folds(n, seed, (0.7, 0.15, 0.15))
         split = pd.DataFrame({"id": dataset["id"], "seed": seed, "fold": folds})
-        ours = probe_seed(dataset, X, split, targets, seed).query("fold == 'test'")
+        ours = probe_seed(dataset, X, split, targets, seed).query("fold == 'test' and label == ''")
         train, test = folds == "train", folds == "test"
         model = MultiOutputClassifier(LogisticRegression()).fit(X[train], Y[train])
         p = np.column_stack([prob[:, 1] for prob in model.predict_proba(X[test])])
@@ -104,7 +105,9 @@ def test_sklearn_solver_runs_mrnabenchs_estimators(problem):
     model = MultiOutputClassifier(LogisticRegression(max_iter=5000))
     model.fit(X[folds == "train"], Y[folds == "train"])
     p = np.column_stack([q[:, 1] for q in model.predict_proba(X[folds == "test"])])
-    got = sk.query("target == 'loc' and fold == 'test' and metric == 'auprc'")["value"].item()
+    got = sk.query("target == 'loc' and fold == 'test' and metric == 'auprc' and label == ''")[
+        "value"
+    ].item()
     assert got == average_precision_score(Y[folds == "test"], p, average="micro")
     with pytest.raises(MrnaProbeError, match="probe solver 'lbfgs' is not one of fast, sklearn"):
         probe_seed(dataset, X, split, TARGETS, seed=5, solver="lbfgs")
@@ -129,7 +132,7 @@ def test_sklearn_solver_reproduces_mrnabench_kmer_reference_on_real_localization
 
     def test_auprc(solver):
         tables = probe_seeds(dataset, X, split, targets, seeds, 2, solver)
-        table = pd.concat(tables).query("fold == 'test' and metric == 'auprc'")
+        table = pd.concat(tables).query("fold == 'test' and metric == 'auprc' and label == ''")
         return table["value"].mean()
 
     reference = test_auprc("sklearn")
@@ -237,3 +240,31 @@ def test_one_sort_metrics_equal_sklearns_with_ties(labels):
         assert got["auprc"] == pytest.approx(
             average_precision_score(Yr, Sr, average=average), abs=1e-12
         )
+
+
+def test_multilabel_per_label_metrics_prevalence_and_macro_average(problem):
+    """Per label: sklearn's AUROC and AUPRC on that label's column and the fold's prevalence;
+    the macro averages are their means, the micro ones stay mRNABench's pooled metrics."""
+    dataset, X, split = problem
+    table = probe_seed(dataset, X, split, {"loc": TARGETS["loc"]}, seed=5)
+    test = table[table["fold"] == "test"].set_index(["label", "metric"])["value"]
+    assert sorted(set(test.index.get_level_values("label"))) == ["", "l1", "l2"]
+    model = MultiOutputClassifier(LogisticRegression(max_iter=5000))
+    folds = split["fold"].to_numpy()
+    Y = dataset[["l1", "l2"]].to_numpy()
+    model.fit(X[folds == "train"], Y[folds == "train"])
+    P = np.column_stack([p[:, 1] for p in model.predict_proba(X[folds == "test"])])
+    Y = Y[folds == "test"]
+    for j, label in enumerate(["l1", "l2"]):
+        assert test[label, "prevalence"] == pytest.approx(Y[:, j].mean())
+        assert test[label, "auroc"] == pytest.approx(roc_auc_score(Y[:, j], P[:, j]), abs=2e-3)
+        assert test[label, "auprc"] == pytest.approx(
+            average_precision_score(Y[:, j], P[:, j]), abs=2e-3
+        )
+    for metric in ("auroc", "auprc"):
+        assert test["", f"{metric}_macro"] == pytest.approx(
+            (test["l1", metric] + test["l2", metric]) / 2
+        )
+    assert test["", "auprc"] == pytest.approx(
+        average_precision_score(Y, P, average="micro"), abs=2e-3
+    )
