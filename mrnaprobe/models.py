@@ -279,7 +279,7 @@ class HFAdapter(Adapter):
         config = self.model.config
         self.hidden_size = getattr(config, "hidden_size", None) or getattr(config, "d_model", 0)
         self.n_params = sum(p.numel() for p in self.model.parameters())
-        self.revision = loaded_revision(source, spec, cache_dir)
+        self.revision = loaded_revision(source, spec.get("revision"), cache_dir)
         self.prefix, self.suffix = special_frame(self.tokenizer)
         pads = (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, 0)
         self.pad_id = next(i for i in pads if i is not None)
@@ -351,7 +351,7 @@ class OrthrusAdapter(Adapter):
         self.exact_padding = bool(spec.get("causal", False))
         self.hidden_size = 0  # taken from the first batch
         self.n_params = sum(p.numel() for p in self.model.parameters())
-        self.revision = loaded_revision(source, spec, cache_dir)
+        self.revision = loaded_revision(source, spec.get("revision"), cache_dir)
 
     def tokenize(self, sequences) -> list[np.ndarray]:
         from mrnaprobe.embed import NUCLEOTIDE_CODE
@@ -427,26 +427,26 @@ def load_strict(auto, source: str, kwargs: dict):
         said = "; ".join(f"{what} {', '.join(keys[:3])}" + (f" (+{len(keys) - 3} more)"
                          if len(keys) > 3 else "") for what, keys in problems)  # fmt: skip
         said = said or str(report["error_msgs"][0]).splitlines()[0]
+        revision = loaded_revision(source, kwargs.get("revision"), kwargs.get("cache_dir"))
         raise MrnaProbeError(
-            f"model {source} (revision {kwargs.get('revision')}): weights do not all load "
-            f"into {type(model).__name__}: {said}"
+            f"model {source} (revision {revision}): weights do not all load into "
+            f"{type(model).__name__}: {said}"
         )
     return model
 
 
-def loaded_revision(source: str, spec: dict, cache_dir=None) -> str | None:
-    """The commit sha of the hub snapshot the weights came from (its snapshots/<sha> folder);
-    the entry's `revision` for a local folder."""
+def loaded_revision(source: str, revision: str | None, cache_dir=None) -> str | None:
+    """The commit sha of the hub snapshot that `revision` of `source` resolves to (its
+    snapshots/<sha> folder); `revision` itself for a local folder."""
     from transformers.utils.hub import cached_file, extract_commit_hash
 
     if Path(source).is_dir():
-        return spec.get("revision")
+        return revision
     try:
-        resolved = cached_file(source, "config.json", revision=spec.get("revision"),
-                               cache_dir=cache_dir)  # fmt: skip
+        resolved = cached_file(source, "config.json", revision=revision, cache_dir=cache_dir)
     except OSError:
         resolved = None
-    return extract_commit_hash(resolved, None) if resolved else spec.get("revision")
+    return extract_commit_hash(resolved, None) if resolved else revision
 
 
 def codon_tokens(tokenizer, sequences) -> list[np.ndarray]:

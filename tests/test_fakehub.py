@@ -1,0 +1,164 @@
+"""Every catalog family embeds through the embed rule's script from the offline hub of tiny
+real models (tests/fakehub): CPU, fp32, 20 real sequences of mixed length (under 50 nt,
+longer than most contexts, with N). Checks shape, finiteness, determinism and the revision
+recorded; families that need a GPU kernel run up to the first kernel call. Also: strict
+loading stops a checkpoint with renamed weights in one line. `pytest -m fakehub`."""
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+import runpy
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mrnaprobe.models import resolve_models, run_spec
+from tests.conftest import ROOT
+from tests.fakehub import CATALOG, FAMILIES
+
+pytestmark = pytest.mark.fakehub
+
+#: What an error at a GPU-only kernel (its import or its first call on CPU) says.
+KERNEL_ERROR = re.compile(r"cuda|mamba|causal.conv1d|selective.scan|triton|flash|kernel|gpu|"
+                          r"evo2|vortex|transformer.engine", re.IGNORECASE)  # fmt: skip
+
+
+def catalog_cases():
+    """(family, catalog entry) for every catalog entry whose hub id a fakehub family builds."""
+    models = yaml.safe_load(CATALOG.read_text())["models"]
+    by_hub = {hub: fam for fam in FAMILIES.values() for hub in fam.hub_ids}
+    return [
+        pytest.param(by_hub[e["source"]], name, id=f"{by_hub[e['source']].name}:{name}")
+        for name, e in models.items()
+        if e.get("source") in by_hub
+    ]
+
+
+def real_sequences(mirror) -> list[str]:
+    """20 real sequences: 6 human 5'UTRs under 50 nt, 2 CLIP windows with N, 9 mRNAs of the
+    DM3Loc subset (0.4-3 kb), and 3 long mRNAs (about 7, 13 and 34 kb)."""
+    utrs = pd.read_csv(mirror / "calviello2016_hek293_te_mlcis.csv")["five_utr"].str.upper()
+    short = sorted(set(utrs[utrs.str.len().between(20, 49)]))[:6]
+    with gzip.open(mirror / "ideeps_rbp31_10_PARCLIP_ELAVL1A_hg19_test.fa.gz", "rt") as handle:
+        lines = [line.strip().upper() for line in handle if not line.startswith(">")]
+    with_n = [line for line in lines if "N" in line][:2]
+    subset = pd.read_csv(mirror / "dm3loc_subset_seed0_len_le3000.csv")
+    column = next(c for c in subset.columns if c.lower() in ("sequence", "seq"))
+    mrnas = subset[column].str.upper().tolist()[:9]
+    with gzip.open(mirror / "dm3loc_modified_multilabel_seq_nonredundent.fasta.gz", "rt") as fa:
+        records = "".join(fa).split(">")[1:]
+    full = sorted((r.split("\n", 1)[1].replace("\n", "").upper() for r in records), key=len)
+    long = [next(s for s in full if len(s) >= n) for n in (7000, 13000, 34000)]
+    sequences = [s.replace("U", "T") for s in [*short, *with_n, *mrnas, *long]]
+    assert len(sequences) == 20 and all(set(s) <= set("ACGTN") for s in sequences)
+    return sequences
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, mirror):
+    """The 20 sequences as a dataset parquet and its info JSON (what rule dataset writes)."""
+    folder = tmp_path_factory.mktemp("fakehub_data")
+    sequences = real_sequences(mirror)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(20)], "sequence": sequences})
+    frame.to_parquet(folder / "mixed.parquet")
+    digest = hashlib.sha256((folder / "mixed.parquet").read_bytes()).hexdigest()
+    (folder / "mixed.json").write_text(json.dumps({"sha256": digest}))
+    return folder
+
+
+class Named(list):
+    """Snakemake's named lists (input, output, params, wildcards)."""
+
+    def __init__(self, **items):
+        super().__init__(items.values())
+        self.__dict__.update(items)
+        self._items = items
+
+    def items(self):
+        return self._items.items()
+
+
+def run_embed_rule(dataset, out, model: str, spec: dict, model_cache=None):
+    """scripts/embed.py as rule `embed` runs it (its `snakemake` object), in this process;
+    the root logger's handlers are restored afterwards."""
+    out.mkdir(parents=True, exist_ok=True)
+    smk = Named()
+    smk.rule = "embed"
+    smk.input = Named(dataset=str(dataset / "mixed.parquet"), info=str(dataset / "mixed.json"))
+    smk.output = Named(embeddings=str(out / "mixed.npy"), sidecar=str(out / "mixed.json"))
+    smk.log = [str(out / "mixed.log")]
+    smk.threads = 1
+    smk.params = Named(spec=spec, model_cache=model_cache)
+    smk.wildcards = Named(model=model, dataset="mixed")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        runpy.run_path(str(ROOT / "scripts" / "embed.py"), init_globals={"snakemake": smk})
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:], root.level = handlers, level
+
+
+def catalog_spec(name: str) -> dict:
+    """The embed rule's spec of a catalog entry, on CPU in fp32."""
+    return run_spec(resolve_models([name], CATALOG)[name])
+
+
+@pytest.mark.parametrize(("fam", "name"), catalog_cases())
+def test_fakehub_family_embeds_through_the_rule(fakehub, dataset, tmp_path, fam, name):
+    spec = catalog_spec(name)
+    if fam.gpu_kernel is not None:
+        with pytest.raises((Exception, SystemExit)) as failed:
+            run_embed_rule(dataset, tmp_path / "run1", name, spec)
+        assert KERNEL_ERROR.search(f"{failed.type.__name__}: {failed.value}"), (
+            f"{name} ({fam.gpu_kernel}) failed before its GPU kernel: {failed.value!r}"
+        )
+        return
+    run_embed_rule(dataset, tmp_path / "run1", name, spec)
+    run_embed_rule(dataset, tmp_path / "run2", name, spec)
+    first = np.load(tmp_path / "run1" / "mixed.npy")
+    second = np.load(tmp_path / "run2" / "mixed.npy")
+    sidecar = json.loads((tmp_path / "run1" / "mixed.json").read_text())
+    config = json.loads(next((fakehub / f"models--{spec['source'].replace('/', '--')}").glob(
+        "snapshots/*/config.json")).read_text())  # fmt: skip
+    width = config.get("hidden_size") or config.get("d_model")
+    assert first.shape == (20, sidecar["dim"]) and first.dtype == np.float32
+    assert width is None or sidecar["dim"] == width
+    assert np.isfinite(first).all() and np.abs(first).sum(axis=1).min() > 0
+    assert np.array_equal(first, second)
+    assert sidecar["run"]["device"] == "cpu" and sidecar["run"]["sequences"] == 20
+    ref = fakehub / f"models--{spec['source'].replace('/', '--')}" / "refs" / "main"
+    assert sidecar["revision"] == ref.read_text()  # the snapshot actually loaded
+
+
+def test_fakehub_checkpoint_with_renamed_weights_stops_in_one_line(fakehub, dataset, tmp_path):
+    """RNA-FM with its encoder's weight keys renamed: one line naming hub id, revision and
+    the first missing keys; the load report in the job log; no output."""
+    from safetensors.torch import load_file, save_file
+
+    repo = tmp_path / "hub" / "models--multimolecule--rnafm"
+    shutil.copytree(fakehub / "models--multimolecule--rnafm", repo)
+    sha = (repo / "refs" / "main").read_text()
+    weights = repo / "snapshots" / sha / "model.safetensors"
+    tensors = load_file(weights)
+    save_file({k.replace(".encoder.", ".encoders."): v for k, v in tensors.items()},
+              weights, metadata={"format": "pt"})  # fmt: skip
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as stopped:
+        run_embed_rule(dataset, out, "rna-fm", catalog_spec("rna-fm"), tmp_path / "hub")
+    line = str(stopped.value.code)
+    assert "\n" not in line and line.startswith("mrnaprobe: error: [model=rna-fm dataset=mixed]")
+    assert f"model multimolecule/rnafm (revision {sha}): weights do not all load" in line
+    assert "missing encoder.layer.0." in line and "more)" in line
+    assert (
+        "loaded multimolecule/rnafm (revision main) as RnaFmModel"
+        in (out / "mixed.log").read_text()
+    )
+    assert not (out / "mixed.npy").exists()
