@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 21's prepared GPU check, one command on a GPU machine from the repository root:
-#   benchmarks/gpu_check.sh [embed] [fakehub]      (default: both)
+#   benchmarks/gpu_check.sh [embed] [profile] [fakehub]      (default: embed fakehub)
 # embed:   the ~100M encoder (benchmarks/embed_gpu.py) in the fused variants against the
 #          mRNABench-style batch-1 fp32 loop, side by side in one process;
+# profile: the top CUDA kernels of the fused forward, eager and with compiled steps;
 # fakehub: every family of the offline hub of tiny real architectures (tests/fakehub) on the
 #          GPU in bf16 against CPU fp32 (benchmarks/fakehub_gpu.py).
 # Python packages missing there (multimolecule and its needs) travel as wheels in .whl/.
@@ -24,6 +25,13 @@ if [[ " $steps " == *" embed "* ]]; then
     timeout 400 python3 benchmarks/embed_gpu.py --n 4000 --budgets 262144,524288 --loop-n 100 \
         --size 100m-h768 --variants fused,fused-compiled,fused-compiled-qkv3 2>&1 \
         | tee "$OUT/embed_gpu.jsonl"
+fi
+if [[ " $steps " == *" profile "* ]]; then  # top CUDA kernels, eager and compiled steps
+    for variant in fused fused-compiled; do
+        timeout 120 python3 benchmarks/embed_gpu.py --n 400 --warm 200 --budgets 524288 \
+            --size 100m-h768 --variants $variant --profile "$OUT/profile_$variant.txt" 2>&1 \
+            | tee -a "$OUT/profile.jsonl"
+    done
 fi
 if [[ " $steps " == *" fakehub "* ]]; then
     hub=$(mktemp -d)
