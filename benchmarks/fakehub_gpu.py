@@ -5,7 +5,8 @@ For each hub id of each family, the first catalog entry (config/models.yaml) tha
 embeds the same sequences twice through `load_adapter` + the engine's batches: on the CPU in
 fp32 and on the GPU in bf16 (the entry's compute dtype forced to bfloat16). Prints one JSON
 line per hub id: the smallest cosine between the two, or the exact error of the side that
-failed (a missing kernel package, say).
+failed (a missing kernel package, say), and the largest difference relative to each row's
+largest value (a bf16 run differs by about 1e-3; exactly 0 would mean fp32 ran).
 
     python -m tests.fakehub /tmp/hub
     HF_HUB_CACHE=/tmp/hub HF_HUB_OFFLINE=1 python benchmarks/fakehub_gpu.py
@@ -87,6 +88,10 @@ def main() -> None:
                         np.linalg.norm(got, axis=1) * np.linalg.norm(reference, axis=1)
                     )
                     row["cos_min"] = round(float(cos.min()), 6)
+                    scale = np.abs(reference).max(axis=1)
+                    row["max_rel_diff"] = float(
+                        f"{(np.abs(got - reference).max(1) / scale).max():.2e}"
+                    )
             except Exception as err:
                 row["gpu_error"] = error_line(err)
             print(json.dumps(row), flush=True)
