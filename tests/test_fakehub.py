@@ -41,7 +41,7 @@ def catalog_cases():
 
 def real_sequences(mirror) -> list[str]:
     """20 real sequences: 6 human 5'UTRs under 50 nt, 2 CLIP windows with N, 9 mRNAs of the
-    DM3Loc subset (0.4-3 kb), and 3 long mRNAs (about 7, 13 and 34 kb)."""
+    DM3Loc subset (0.4-3 kb), and 3 long mRNAs (7-13 kb)."""
     utrs = pd.read_csv(mirror / "calviello2016_hek293_te_mlcis.csv")["five_utr"].str.upper()
     short = sorted(set(utrs[utrs.str.len().between(20, 49)]))[:6]
     with gzip.open(mirror / "ideeps_rbp31_10_PARCLIP_ELAVL1A_hg19_test.fa.gz", "rt") as handle:
@@ -53,7 +53,7 @@ def real_sequences(mirror) -> list[str]:
     with gzip.open(mirror / "dm3loc_modified_multilabel_seq_nonredundent.fasta.gz", "rt") as fa:
         records = "".join(fa).split(">")[1:]
     full = sorted((r.split("\n", 1)[1].replace("\n", "").upper() for r in records), key=len)
-    long = [next(s for s in full if len(s) >= n) for n in (7000, 13000, 34000)]
+    long = [next(s for s in full if len(s) >= n) for n in (7000, 9000, 13000)]
     sequences = [s.replace("U", "T") for s in [*short, *with_n, *mrnas, *long]]
     assert len(sequences) == 20 and all(set(s) <= set("ACGTN") for s in sequences)
     return sequences
