@@ -309,10 +309,21 @@ def select_rows(frame: pd.DataFrame, entry: dict, path) -> pd.DataFrame:
     return frame
 
 
+def element_columns(entry: dict) -> list[str]:
+    """Source columns the compositional elements read (`column`, or `region` naming one)."""
+    names = []
+    for spec in (entry.get("compositional") or {}).values():
+        for key in ("column", "region"):
+            if isinstance(spec.get(key), str) and spec[key] not in names:
+                names.append(spec[key])
+    return names
+
+
 def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     """Read, select, join, map, validate and normalise one catalog dataset (parquet contract).
 
     `filter`, `subsample` and `sort_by` act on the source table's rows, before `join` and `map`.
+    Columns in `carry_columns` (default: those the compositional elements read) are copied.
     """
     frame = read_table(path, entry["format"])
     if entry["format"] == "fasta":
@@ -325,7 +336,8 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     needed = [columns.get("sequence", "sequence")]
     needed += [columns[k] for k in ("id", "gene", "chromosome") if k in columns]
     needed += [c for cols in target_columns(targets).values() for c in cols]
-    require_columns(frame, needed, path)
+    carried = entry.get("carry_columns", element_columns(entry))
+    require_columns(frame, needed + carried, path)
     for target, spec in targets.items():
         if "map" in spec and is_label_array(spec):
             raise MrnaProbeError(f"{path}: target {target!r}: `map` does not apply to label arrays")
@@ -356,6 +368,9 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
             out[column] = target_values(frame[column], task, path)
             if missing := int(out[column].isna().sum()):
                 log.info("target %s column %s: %d rows missing", target, column, missing)
+    for column in carried:
+        if column not in out:
+            out[column] = frame[column]
     return out.reset_index(drop=True)
 
 

@@ -56,11 +56,50 @@ def kmer_groups(sequences, k: int, clusters: int, seed: int) -> np.ndarray:
     return KMeans(n_clusters, n_init=3, random_state=seed).fit_predict(profiles)
 
 
-def element_flags(sequences: pd.Series, element: dict) -> pd.Series:
-    """1.0 where the positive regex matches, 0.0 where the negative one does, else NaN."""
-    flags = pd.Series(np.nan, index=sequences.index)
-    flags[sequences.str.contains(element["negative"], regex=True)] = 0.0
-    flags[sequences.str.contains(element["positive"], regex=True)] = 1.0
+def element_text(dataset: pd.DataFrame, region, name: str) -> pd.Series:
+    """The text an element's regexes search: the sequence, a slice of it, or a column."""
+    if region is None:
+        return dataset["sequence"]
+    if isinstance(region, dict):
+        return dataset["sequence"].str.slice(region.get("start"), region.get("end"))
+    if region not in dataset:
+        raise MrnaProbeError(
+            f"compositional.{name}.region: column {region!r} is not in the dataset"
+        )
+    return dataset[region].astype("string").str.upper().str.replace("U", "T")
+
+
+def element_values(column: pd.Series, values, name: str, key: str) -> pd.Series:
+    """Rows whose `column` value is one of `values` (numbers compared as numbers)."""
+    values = values if isinstance(values, list) else [values]
+    if pd.api.types.is_numeric_dtype(column):  # booleans too (True == 1)
+        if not all(isinstance(v, int | float) for v in values):
+            raise MrnaProbeError(
+                f"compositional.{name}.{key}: {values} are not numbers "
+                f"(column {column.name!r} is numeric)"
+            )
+        return column.isin(values)
+    return column.astype("string").isin([str(v) for v in values])
+
+
+def element_flags(dataset: pd.DataFrame, element: dict, name: str = "element") -> pd.Series:
+    """1.0 where the row has the element (positive), 0.0 where it lacks it, else NaN.
+
+    An element is either two regexes searched in the sequence (or in its `region`: a column,
+    or a slice {start, end}), or a `column` whose `positive`/`negative` values mark the rows.
+    """
+    flags = pd.Series(np.nan, index=dataset.index)
+    if "column" in element:
+        if (column := element["column"]) not in dataset:
+            raise MrnaProbeError(f"compositional.{name}.column: {column!r} is not in the dataset")
+        negative = element_values(dataset[column], element["negative"], name, "negative")
+        positive = element_values(dataset[column], element["positive"], name, "positive")
+    else:
+        text = element_text(dataset, element.get("region"), name)
+        negative = text.str.contains(element["negative"], regex=True, na=False)
+        positive = text.str.contains(element["positive"], regex=True, na=False)
+    flags[negative.to_numpy(dtype=bool)] = 0.0
+    flags[positive.to_numpy(dtype=bool)] = 1.0
     return flags
 
 
@@ -70,7 +109,7 @@ def compositional_groups(dataset: pd.DataFrame, elements: dict) -> pd.DataFrame:
         raise MrnaProbeError(
             f"split 'compositional' needs exactly two elements, got {list(elements)}"
         )
-    flags = pd.DataFrame({name: element_flags(dataset["sequence"], spec)
+    flags = pd.DataFrame({name: element_flags(dataset, spec, name)
                           for name, spec in elements.items()})  # fmt: skip
     a, b = (flags[name] for name in elements)
     groups = ("A" + a.map({1.0: "+", 0.0: "-"}) + "B" + b.map({1.0: "+", 0.0: "-"})).fillna("")

@@ -1,6 +1,11 @@
 import re
 
-from mrnaprobe.data import config_sources, resolve_source, source_file_name
+from mrnaprobe.data import (
+    config_sources,
+    element_columns,
+    resolve_source,
+    source_file_name,
+)
 
 SEEDS = config["seeds"]
 DATASETS = config["datasets"]
@@ -20,9 +25,15 @@ def dataset_splits(dataset):
 
 
 def data_stage_entry(dataset):
-    """The catalog fields the data stage reads (labels for figures do not trigger reruns)."""
+    """The catalog fields the data stage reads (labels for figures do not trigger reruns).
+
+    Of the compositional elements only the columns they read reach it (carried along).
+    """
     ignored = {"description", "task_family", "resolution", "splits", "compositional"}
-    return {k: v for k, v in DATASETS[dataset].items() if k not in ignored}
+    entry = {k: v for k, v in DATASETS[dataset].items() if k not in ignored}
+    if columns := element_columns(DATASETS[dataset]):
+        entry["carry_columns"] = columns
+    return entry
 
 
 def source_path(source):
