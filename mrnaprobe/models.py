@@ -25,6 +25,7 @@ import numpy as np
 import yaml
 
 from mrnaprobe import MrnaProbeError
+from mrnaprobe.compat import remote_code_compat
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,8 @@ class HFAdapter(Adapter):
             "trust_remote_code": spec.get("trust_remote_code", False),
             "cache_dir": cache_dir,
         }
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
+        with remote_code_compat(kwargs["trust_remote_code"]):
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
         auto = getattr(transformers, spec.get("auto_class", self.auto_class))
         model = load_strict(auto, source, kwargs).eval()
         for parameter in model.parameters():
@@ -408,7 +410,8 @@ def load_strict(auto, source: str, kwargs: dict):
     mismatches, or checkpoint keys inside the model's own modules that nothing took (a
     renamed or extra layer) end in one line naming hub id, revision and the first keys.
     Checkpoint heads that the loaded class lacks (lm_head, ...) are only logged."""
-    model, report = auto.from_pretrained(source, output_loading_info=True, **kwargs)
+    with remote_code_compat(kwargs.get("trust_remote_code", False)):
+        model, report = auto.from_pretrained(source, output_loading_info=True, **kwargs)
     own = {name for name, _ in model.named_children()}
     missing = [k for k in report.get("missing_keys", ()) if not k.startswith(UNUSED_MODULES)]
     mismatched = [str(k[0] if isinstance(k, tuple | list) else k)
