@@ -44,6 +44,7 @@ def fakehub(tmp_path_factory) -> Path:
         for name, value in {
             "HF_HOME": str(home),
             "HF_HUB_CACHE": str(cache),
+            "HF_MODULES_CACHE": str(home / "modules"),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
         }.items():
