@@ -304,7 +304,11 @@ def fast_tokenizer(tokenizer, sequences):
     if table is not None:
         candidates.append(_TableTokenizer(table))
     letters = "ACGU" if "U" in alphabet and "T" not in alphabet else "ACGT"
-    found = _kmer_vocab(tokenizer, letters)
+    found = None
+    if "N" in alphabet:  # vocabularies with every k-mer over ACGU+N (3UTRBERT in multimolecule)
+        found = _kmer_vocab(tokenizer, letters + "N")
+        letters = letters + "N" if found is not None else letters
+    found = found or _kmer_vocab(tokenizer, letters)
     if found is not None:
         k, kmer_ids = found
         if table is not None:
