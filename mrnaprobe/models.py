@@ -148,7 +148,7 @@ def shard_count(spec: dict, dataset: str, dataset_entry: dict | None = None) -> 
 #: Fields that cannot change an embedding: left out of the rules' params, so that tuning
 #: them (e.g. memory for SLURM) does not make Snakemake recompute embeddings.
 RESOURCE_FIELDS = ("gpus", "mem_mb", "runtime", "shards")
-DOC_FIELDS = ("description", "optional", "requires", "tokenization")
+DOC_FIELDS = ("description", "optional", "requires", "tokenization", "params")
 #: Fields that define a random-init model's weights (rule random_model).
 BUILD_FIELDS = ("hidden_size", "layers", "heads", "max_tokens", "init_seed")
 
