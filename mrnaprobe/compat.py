@@ -15,6 +15,12 @@ Each shim, the transformers 5 change it bridges, and who needs it:
 - `init_weights()` called where 5 needs `post_init()`, or `post_init()` never called:
   `post_init()` now sets `all_tied_weights_keys`, which `init_weights()` and
   `from_pretrained` read. NT v2 (calls `init_weights()`); Caduceus (no `post_init()`).
+- parameters the remote code shares between two names (`self.b.weight = self.a.weight`)
+  are declared in `all_tied_weights_keys`: 5 loads each name into its own tensor and
+  reports the second as missing (random), 4 kept the sharing. Caduceus (reverse Mamba's
+  in/out projections tied to the forward one's).
+- a remote class's own `tie_weights(self)` called without arguments: 5 calls
+  `tie_weights(recompute_mapping=...)`. Caduceus (CaduceusForMaskedLM).
 - remote classes built on the CPU, not on the meta device: `from_pretrained` builds every
   model under `torch.device("meta")`, so tensors that `__init__` keeps as plain attributes
   stay meta. DNABERT-2 (its ALiBi table).
@@ -23,6 +29,7 @@ Each shim, the transformers 5 change it bridges, and who needs it:
 from __future__ import annotations
 
 import functools
+import inspect
 from contextlib import contextmanager
 
 _APPLIED = False
@@ -76,10 +83,23 @@ def get_head_mask(self, head_mask, num_hidden_layers: int, is_attention_chunked=
     return head_mask.to(dtype=self.dtype)
 
 
+def code_ties(model) -> dict[str, str]:
+    """{target: source} for parameters the model's code shares between two names (e.g.
+    `self.b.weight = self.a.weight`), which transformers 5 unties on loading unless they
+    are in `all_tied_weights_keys`."""
+    first, ties = {}, {}
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        if id(parameter) in first and name not in model.all_tied_weights_keys:
+            ties[name] = first[id(parameter)]
+        first.setdefault(id(parameter), name)
+    return ties
+
+
 def _patch_remote_class(cls):
     """A remote model class as transformers 4 built it: its __init__ runs post_init() at
-    the end when it never did (the most-derived class only), and from_pretrained builds it
-    on the CPU rather than on the meta device (tensors made in __init__ stay real)."""
+    the end when it never did (the most-derived class only), its own tie_weights() takes
+    (and ignores) 5's arguments, and from_pretrained builds it on the CPU rather than on the
+    meta device (tensors made in __init__ stay real)."""
     import torch
 
     original = cls.__init__
@@ -87,10 +107,22 @@ def _patch_remote_class(cls):
     @functools.wraps(original)
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        if type(self) is cls and "all_tied_weights_keys" not in self.__dict__:
-            self.post_init()
+        if type(self) is cls:
+            if "all_tied_weights_keys" not in self.__dict__:
+                self.post_init()
+            self.all_tied_weights_keys.update(code_ties(self))
 
     cls.__init__ = __init__
+    own_tie = cls.__dict__.get("tie_weights")
+    if own_tie is not None and "kwargs" not in inspect.signature(own_tie).parameters:
+        from transformers import PreTrainedModel
+
+        @functools.wraps(own_tie)
+        def tie_weights(self, *args, **kwargs):  # 5 passes missing_keys, recompute_mapping
+            PreTrainedModel.tie_weights(self, *args, **kwargs)
+            return own_tie(self)
+
+        cls.tie_weights = tie_weights
     contexts = cls.get_init_context.__func__
 
     def get_init_context(klass, *args, **kwargs):

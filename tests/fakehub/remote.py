@@ -246,3 +246,168 @@ def hyenadna(folder: Path, hub_id: str) -> None:
     }
     write_json(folder / "config.json", config)
     save_weights(init_remote(folder, "AutoModelForCausalLM"), folder)
+
+
+# --------------------------------------------------------------------------- Mamba families
+# mamba-ssm imports its CUDA extension (selective_scan_cuda) when its modules load, so these
+# snapshots' weights are laid out here, tensor by tensor, as the remote code's state dict
+# holds them (tied tensors once, as transformers saves them); tests/test_fakehub_remote.py
+# checks that layout against the real modules where mamba-ssm imports.
+
+
+def mamba_mixer(prefix: str, d_model: int, d_state: int = 16, d_conv: int = 4,
+                expand: int = 2, tied_projections: bool = False) -> dict:  # fmt: skip
+    """One mamba_ssm `Mamba` mixer's parameters with its own initialisation (S4D-real A,
+    D = 1, dt bias = inverse softplus of dt in [1e-3, 1e-1]); without the in/out
+    projections when they are tied to another mixer's."""
+    import math
+
+    import torch
+
+    inner, rank = expand * d_model, math.ceil(d_model / 16)
+    dt = torch.exp(torch.rand(inner) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
+    dt = dt.clamp(min=1e-4)
+    tensors = {
+        "A_log": torch.log(torch.arange(1, d_state + 1, dtype=torch.float32)).repeat(inner, 1),
+        "D": torch.ones(inner),
+        "conv1d.weight": (torch.rand(inner, 1, d_conv) * 2 - 1) / math.sqrt(d_conv),
+        "conv1d.bias": (torch.rand(inner) * 2 - 1) / math.sqrt(d_conv),
+        "x_proj.weight": torch.randn(rank + 2 * d_state, inner) * 0.02,
+        "dt_proj.weight": (torch.rand(inner, rank) * 2 - 1) * rank**-0.5,
+        "dt_proj.bias": dt + torch.log(-torch.expm1(-dt)),
+    }
+    if not tied_projections:
+        tensors["in_proj.weight"] = torch.randn(2 * inner, d_model) * 0.02
+        tensors["out_proj.weight"] = torch.randn(d_model, inner) * 0.02
+    return {prefix + key: value for key, value in tensors.items()}
+
+
+def save_tensors(tensors: dict, folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {key: value.contiguous() for key, value in sorted(tensors.items())}
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+
+CADUCEUS = {
+    "kuleshov-group/caduceus-ps_seqlen-131k_d_model-256_n_layer-16": True,  # rcps
+    "kuleshov-group/caduceus-ph_seqlen-131k_d_model-256_n_layer-16": False,
+}
+#: Token ids of the Caduceus character tokenizer (as HyenaDNA's) and their complements.
+CADUCEUS_VOCAB = 16  # 12 tokens padded to a multiple of 8
+CADUCEUS_COMPLEMENT = {**{i: i for i in range(CADUCEUS_VOCAB)}, 7: 10, 8: 9, 9: 8, 10: 7}
+
+
+@family("caduceus", *CADUCEUS, gpu_kernel=MAMBA_KERNEL)
+def caduceus(folder: Path, hub_id: str) -> None:
+    """Caduceus (bidirectional Mamba; -ps: reverse-complement equivariant, RCPS): the
+    hub's remote code, CaduceusForMaskedLM weights (RMSNorm, fused add-norm, the reverse
+    Mamba's projections tied to the forward one's), CaduceusTokenizer (A C G T N = 7..11,
+    [SEP] after the sequence)."""
+    import torch
+
+    copy_code(folder, "caduceus", "configuration_caduceus.py", "modeling_caduceus.py",
+              "modeling_rcps.py", "tokenization_caduceus.py")  # fmt: skip
+    rcps, d_model, layers = CADUCEUS[hub_id], SHRINK["hidden_size"], SHRINK["num_hidden_layers"]
+    write_json(
+        folder / "tokenizer_config.json",
+        {
+            "auto_map": {"AutoTokenizer": ["tokenization_caduceus.CaduceusTokenizer", None]},
+            "characters": ["A", "C", "G", "T", "N"],
+            "complement_map": {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"},
+            "model_max_length": 131072,
+            "padding_side": "left",
+            "tokenizer_class": "CaduceusTokenizer",
+        },
+    )
+    ssm_cfg = {"bias": False, "conv_bias": True, "d_conv": 4, "d_state": 16,
+               "dt_init": "random", "dt_init_floor": 1e-4, "dt_max": 0.1, "dt_min": 0.001,
+               "dt_rank": "auto", "dt_scale": 1.0, "expand": 2, "use_fast_path": True}  # fmt: skip
+    write_json(
+        folder / "config.json",
+        {
+            "architectures": ["CaduceusForMaskedLM"],
+            "auto_map": {
+                "AutoConfig": "configuration_caduceus.CaduceusConfig",
+                "AutoModel": "modeling_caduceus.Caduceus",
+                "AutoModelForMaskedLM": "modeling_caduceus.CaduceusForMaskedLM",
+                "AutoModelForSequenceClassification": (
+                    "modeling_caduceus.CaduceusForSequenceClassification"
+                ),
+            },
+            "bidirectional": True,
+            "bidirectional_strategy": "add",
+            "bidirectional_weight_tie": True,
+            "complement_map": {str(k): v for k, v in CADUCEUS_COMPLEMENT.items()},
+            "d_model": d_model,
+            "fused_add_norm": True,
+            "initializer_cfg": {
+                "initializer_range": 0.02,
+                "n_residuals_per_layer": 1,
+                "rescale_prenorm_residual": True,
+            },  # fmt: skip
+            "model_type": "caduceus",
+            "n_layer": layers,
+            "norm_epsilon": 1e-05,
+            "pad_vocab_size_multiple": 8,
+            "rcps": rcps,
+            "residual_in_fp32": False,
+            "rms_norm": True,
+            "ssm_cfg": ssm_cfg,
+            "torch_dtype": "float32",
+            "vocab_size": CADUCEUS_VOCAB,
+        },
+    )
+    backbone = "caduceus.backbone."
+    complement = torch.tensor([CADUCEUS_COMPLEMENT[i] for i in range(CADUCEUS_VOCAB)])
+    embedding = torch.randn(CADUCEUS_VOCAB, d_model) * 0.02
+    if rcps:  # RCPSEmbedding / RCPSWrapper / RCPSLMHead (head tied to the embedding)
+        tensors = {backbone + "embeddings.word_embeddings.embedding.weight": embedding,
+                   backbone + "embeddings.word_embeddings.complement_map": complement,
+                   "lm_head.complement_map": complement.clone()}  # fmt: skip
+    else:
+        tensors = {backbone + "embeddings.word_embeddings.weight": embedding,
+                   "lm_head.weight": torch.randn(CADUCEUS_VOCAB, d_model) * 0.02}  # fmt: skip
+    for i in range(layers):
+        mixer = f"{backbone}layers.{i}.mixer." + ("submodule." if rcps else "")
+        tensors.update(mamba_mixer(mixer + "mamba_fwd.", d_model))
+        tensors.update(mamba_mixer(mixer + "mamba_rev.", d_model, tied_projections=True))
+        tensors[f"{backbone}layers.{i}.norm.weight"] = torch.ones(d_model)
+    tensors[backbone + "norm_f.weight"] = torch.ones(d_model)
+    save_tensors(tensors, folder)
+
+
+@family("orthrus", "quietflamingo/orthrus-large-4-track", gpu_kernel=MAMBA_KERNEL)
+def orthrus(folder: Path, hub_id: str) -> None:
+    """Orthrus (unidirectional Mamba over one-hot A/C/G/T tracks, contrastive): the hub's
+    remote code (`orthrus.py`, mamba-ssm 1.x or 2.x blocks), OrthrusPretrainedModel weights
+    (LayerNorm blocks, no MLM head); no tokenizer (inputs are one-hot tracks)."""
+    import torch
+
+    copy_code(folder, "orthrus", "orthrus.py")
+    d_model, layers = SHRINK["hidden_size"], SHRINK["num_hidden_layers"]
+    write_json(
+        folder / "config.json",
+        {
+            "architectures": ["OrthrusPretrainedModel"],
+            "auto_map": {
+                "AutoConfig": "orthrus.OrthrusConfig",
+                "AutoModel": "orthrus.OrthrusPretrainedModel",
+            },  # fmt: skip
+            "has_mlm_head": False,
+            "model_type": "orthrus",
+            "n_tracks": 4,
+            "ssm_model_dim": d_model,
+            "ssm_n_layers": layers,
+            "torch_dtype": "float32",
+        },
+    )
+    tensors = {"embedding.weight": torch.randn(d_model, 4) * 0.5,
+               "embedding.bias": torch.zeros(d_model),
+               "norm_f.weight": torch.ones(d_model),
+               "norm_f.bias": torch.zeros(d_model)}  # fmt: skip
+    for i in range(layers):
+        tensors.update(mamba_mixer(f"layers.{i}.mixer.", d_model))
+        tensors[f"layers.{i}.norm.weight"] = torch.ones(d_model)
+        tensors[f"layers.{i}.norm.bias"] = torch.zeros(d_model)
+    save_tensors(tensors, folder)
