@@ -261,11 +261,13 @@ def group_means(rows: pd.DataFrame, by: list, ddof: int) -> pd.DataFrame:
 
 def scaling_table(rows: pd.DataFrame) -> pd.DataFrame:
     """From annotated headline rows: each model's mean score over the tasks of each task
-    family, with its family and parameter count (NaN for weightless baselines)."""
+    family, with its family, parameter count (NaN for weightless baselines) and the splits
+    the scores came from."""
     keys = ["task_family", "family", "model"]
     table = rows.groupby(keys, sort=True).agg(
-        score=("mean", "mean"), n_tasks=("mean", "count"), params=("params", "first")
-    )
+        score=("mean", "mean"), n_tasks=("mean", "count"), params=("params", "first"),
+        splits=("split", lambda splits: " ".join(sorted(set(splits)))),
+    )  # fmt: skip
     return table.reset_index()
 
 
@@ -632,6 +634,7 @@ class Context:
 
 
 def leaderboard_step(job, c: Context):
+    """Rule report_leaderboard: leaderboard.csv/.md, heatmap and task panel."""
     table = leaderboard(c.rows, c.shown)
     leaderboard(c.rows, c.ranked["model"]).to_csv(job.output.leaderboard, index=False)
     Path(job.output.leaderboard_md).write_text(leaderboard_markdown(table, len(c.ranked)))
@@ -640,6 +643,7 @@ def leaderboard_step(job, c: Context):
 
 
 def models_step(job, c: Context):
+    """Rule report_models: best checkpoints (Table 2), figures d and f."""
     every_split = annotate(headline(c.summary), c.info, c.datasets)
     best = best_checkpoints(every_split)
     best.to_csv(job.output.table2, **CSV)
@@ -654,12 +658,14 @@ def models_step(job, c: Context):
 
 
 def scaling_step(job, c: Context):
+    """Rule report_scaling: score against parameter count."""
     table = scaling_table(c.rows)
     table.to_csv(job.output.table, **CSV)
     scaling_figure(table, job.output.scaling)
 
 
 def statistics_step(job, c: Context):
+    """Rule report_statistics: mean ranks (Friedman) and pairwise Wilcoxon/Holm tests."""
     scores = seed_scores(pd.read_parquet(job.input.metrics), c.canonical)
     pairs = pairwise(scores)
     test = friedman(scores)
@@ -671,12 +677,14 @@ def statistics_step(job, c: Context):
 
 
 def per_label_step(job, c: Context):
+    """Rule report_per_label: per-label metrics of multilabel targets."""
     table = per_label_table(c.summary)
     table.to_csv(job.output.table, **CSV)
     per_label_figure(table, c.canonical, c.shown, job.output.per_label)
 
 
 def leakage_step(job, c: Context):
+    """Rule report_leakage: split audits and random vs homologene vs homology."""
     audits = [read_json(path) for path in job.input.audits]
     leakage_table(audits).to_csv(job.output.audit, **CSV)
     table = split_table(c.summary, LEAKAGE_SPLITS)
@@ -686,6 +694,7 @@ def leakage_step(job, c: Context):
 
 
 def compositional_step(job, c: Context):
+    """Rule report_compositional: compositional split vs its random control."""
     splits = ("compositional_random", "compositional")
     table = split_table(c.summary, splits)
     table.to_csv(job.output.table, **CSV)

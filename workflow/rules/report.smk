@@ -26,33 +26,6 @@ FIGURE_PARAMS = {
 }
 
 
-def figure(name, category):
-    """A figure's PNG (in the HTML report, with its caption workflow/report/<name>.rst) and
-    its PDF twin, as named outputs `<name>` and `<name>_pdf`."""
-    return {
-        name: report(
-            f"results/figures/{name}.png",
-            caption=f"../report/{name}.rst",
-            category=category,
-        ),
-        f"{name}_pdf": f"results/figures/{name}.pdf",
-    }
-
-
-def table(path, caption, category):
-    """A table in the HTML report, with its caption workflow/report/<caption>.rst."""
-    return report(path, caption=f"../report/{caption}.rst", category=category)
-
-
-def sidecar_outputs():
-    """The embedding sidecar of every model x dataset (parameter counts as loaded)."""
-    return [
-        f"results/embeddings/{model}/{dataset}.json"
-        for model in MODELS
-        for dataset in DATASETS
-    ]
-
-
 localrules:
     dataset,
     split,
