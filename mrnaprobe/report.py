@@ -364,8 +364,8 @@ def pyplot():
 
 def save_figure(fig, path) -> None:
     """Write a figure as PNG at `path` and as PDF beside it, without timestamps (reproducible)."""
-    fig.savefig(path, dpi=150, metadata={"Software": None})
-    fig.savefig(Path(path).with_suffix(".pdf"),
+    fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(Path(path).with_suffix(".pdf"), bbox_inches="tight",
                 metadata={"Creator": None, "Producer": None, "CreationDate": None})  # fmt: skip
     pyplot().close(fig)
 
@@ -464,8 +464,8 @@ def grouped_bars(table: pd.DataFrame, x: str, hue: str, path, title: str) -> Non
 
 def split_scatter(table: pd.DataFrame, splits, info: pd.DataFrame, path, title: str) -> None:
     """One panel per other split: model x task points, the first split on x and the other on
-    y, coloured by model family, with the y = x line; points are named while a panel has at
-    most 30, else only the 5 tasks that drop most (mean over models)."""
+    y, coloured by model family, with the y = x line; the 8 tasks that drop most (mean over
+    models) are named, each once, at the point of the model that drops most."""
     plt = pyplot()
     first, others = splits[0], [s for s in splits[1:] if s in table and table[s].notna().any()]
     fig, axes = plt.subplots(1, max(len(others), 1), figsize=(5 * max(len(others), 1), 4.8),
@@ -476,12 +476,12 @@ def split_scatter(table: pd.DataFrame, splits, info: pd.DataFrame, path, title: 
         part = table[table[other].notna()].assign(family=family)
         for name, points in part.groupby("family"):
             ax.scatter(points[first], points[other], s=14, color=colours[name], label=name)
-        task = part["dataset"] + "/" + part["target"]
-        named = part if len(part) <= 30 else part[task.isin(
-            part.groupby(task)[f"{first} - {other}"].mean().nlargest(5).index)]  # fmt: skip
-        for _, p in named.iterrows():
-            ax.annotate(f"{p['dataset']}/{p['target']}", (p[first], p[other]), fontsize=6,
-                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+        part = part.assign(task=part["dataset"] + "/" + part["target"])
+        drop = part.groupby("task")[f"{first} - {other}"].mean().nlargest(8).index
+        named = part.sort_values(f"{first} - {other}").drop_duplicates("task", keep="last")
+        for _, p in named[named["task"].isin(drop)].iterrows():
+            ax.annotate(p["task"], (p[first], p[other]), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")  # fmt: skip
         ax.set_xlabel(f"test score, {first} split")
         ax.set_ylabel(f"test score, {other} split")
     for ax in axes[0]:
