@@ -1,5 +1,6 @@
 """Data stage: read a catalog entry's source table, normalise and validate sequences."""
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -141,6 +142,42 @@ def normalise_sequences(sequences: pd.Series, ids: pd.Series, path) -> pd.Series
                 "outside A/C/G/T/U/N"
             )
     return normalised
+
+
+#: Per-nucleotide 0/1 tracks a dataset may carry (mRNABench's parquet): `cds` marks the first
+#: nucleotide of each codon of the CDS, `splice` the last nucleotide of each exon.
+TRACKS = ("cds", "splice")
+
+
+def track_array(cell, row, column, path) -> np.ndarray:
+    """One cell of a track column as an int8 array: an array or list, or its JSON text."""
+    if isinstance(cell, str):
+        with contextlib.suppress(ValueError):
+            cell = json.loads(cell)
+    try:
+        values = np.asarray(cell, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        values = np.empty((0, 0))
+    if values.ndim != 1 or (len(values) and not np.isin(values, (0, 1)).all()):
+        raise MrnaProbeError(
+            f"{path}: row {row + 1}: track column {column!r} value {str(cell)[:40]!r} "
+            "is not a list of 0/1 values"
+        )
+    return values.astype(np.int8)
+
+
+def track_values(raw: pd.Series, sequences: pd.Series, path) -> list[np.ndarray]:
+    """A track column validated against the sequences: 0/1 values, one per nucleotide."""
+    arrays = []
+    for row, cell, sequence in zip(raw.index, raw, sequences, strict=True):
+        values = track_array(cell, row, raw.name, path)
+        if len(values) != len(sequence):
+            raise MrnaProbeError(
+                f"{path}: row {row + 1}: track column {raw.name!r} has {len(values)} values, "
+                f"the sequence {len(sequence)} nt"
+            )
+        arrays.append(values)
+    return arrays
 
 
 def is_label_array(spec: dict) -> bool:
@@ -334,7 +371,7 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     columns = entry.get("columns", {})
     targets = entry["targets"]
     needed = [columns.get("sequence", "sequence")]
-    needed += [columns[k] for k in ("id", "gene", "chromosome") if k in columns]
+    needed += [columns[k] for k in ("id", "gene", "chromosome", *TRACKS) if k in columns]
     needed += [c for cols in target_columns(targets).values() for c in cols]
     carried = entry.get("carry_columns", element_columns(entry))
     require_columns(frame, needed + carried, path)
@@ -359,6 +396,9 @@ def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
     for key in ("gene", "chromosome"):
         if key in columns:
             out[key] = frame[columns[key]].astype("string")
+    for track in TRACKS:
+        if track in columns:
+            out[track] = track_values(frame[columns[track]], out["sequence"], path)
     for target, source_columns in target_columns(targets).items():
         task = targets[target]["task"]
         if is_label_array(targets[target]):
