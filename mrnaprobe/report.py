@@ -276,12 +276,14 @@ def per_label_table(summary: pd.DataFrame) -> pd.DataFrame:
     prevalence, for every multilabel target, model and split."""
     rows = summary[(summary["label"] != "") & (summary["fold"] == "test")]
     keys = ["dataset", "target", "label", "model", "split"]
+    if rows.empty:  # no multilabel target in the run
+        return pd.DataFrame(columns=keys)
     table = rows.pivot_table(index=keys, columns="metric", values=["mean", "ci95"])
     columns = {}
     for metric in ("auroc", "auprc"):
         columns[metric], columns[f"{metric}_ci95"] = table["mean", metric], table["ci95", metric]
     columns["prevalence"] = table["mean", "prevalence"]
-    return pd.DataFrame(columns).reset_index() if len(table) else pd.DataFrame(columns=keys)
+    return pd.DataFrame(columns).reset_index()
 
 
 # --------------------------------------------------------------------------- statistics
