@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import inspect
 from contextlib import contextmanager
+from pathlib import Path
 
 _APPLIED = False
 #: transformers 4's base-config defaults that remote code reads and 5 no longer sets.
@@ -182,3 +183,46 @@ def remote_code_compat(enabled: bool = True):
     if enabled:
         _apply()
     yield
+
+
+def _auto_map(source: str, file: str, kwargs: dict) -> dict:
+    """The `auto_map` of a snapshot's config or tokenizer_config file ({} if none)."""
+    import json
+
+    from transformers.utils.hub import cached_file
+
+    path = cached_file(source, file, revision=kwargs.get("revision"),
+                       cache_dir=kwargs.get("cache_dir"),
+                       _raise_exceptions_for_missing_entries=False)  # fmt: skip
+    return json.loads(Path(path).read_text()).get("auto_map", {}) if path else {}
+
+
+def _hub_class(reference: str, source: str, kwargs: dict):
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    return get_class_from_dynamic_module(reference, source, revision=kwargs.get("revision"),
+                                         cache_dir=kwargs.get("cache_dir"))  # fmt: skip
+
+
+def hub_model_class(auto, source: str, kwargs: dict):
+    """(model class, config) from the snapshot's own code where its config.json maps `auto`
+    (e.g. AutoModel) and AutoConfig, else (auto, None). The Auto classes prefer a class that
+    another package registered for the same model_type over the hub's remote code
+    (multimolecule registers `hyenadna`, so HyenaDNA loaded as multimolecule's model)."""
+    auto_map = _auto_map(source, "config.json", kwargs)
+    if auto.__name__ not in auto_map or "AutoConfig" not in auto_map:
+        return auto, None
+    config_class = _hub_class(auto_map["AutoConfig"], source, kwargs)
+    config = config_class.from_pretrained(source, revision=kwargs.get("revision"),
+                                          cache_dir=kwargs.get("cache_dir"))  # fmt: skip
+    return _hub_class(auto_map[auto.__name__], source, kwargs), config
+
+
+def hub_tokenizer_class(auto, source: str, kwargs: dict):
+    """The tokenizer class that the snapshot's tokenizer_config.json maps (its own code),
+    else `auto` (for the same reason as `hub_model_class`)."""
+    classes = _auto_map(source, "tokenizer_config.json", kwargs).get("AutoTokenizer")
+    if not classes:
+        return auto
+    reference = classes[0] if isinstance(classes, list | tuple) else classes
+    return _hub_class(reference, source, kwargs)

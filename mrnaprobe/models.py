@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from mrnaprobe import MrnaProbeError
-from mrnaprobe.compat import remote_code_compat
+from mrnaprobe.compat import hub_model_class, hub_tokenizer_class, remote_code_compat
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,10 @@ class HFAdapter(Adapter):
             "cache_dir": cache_dir,
         }
         with remote_code_compat(kwargs["trust_remote_code"]):
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
+            tokenizer_class = transformers.AutoTokenizer
+            if kwargs["trust_remote_code"]:
+                tokenizer_class = hub_tokenizer_class(tokenizer_class, source, kwargs)
+            self.tokenizer = tokenizer_class.from_pretrained(source, **kwargs)
         auto = getattr(transformers, spec.get("auto_class", self.auto_class))
         model = load_strict(auto, source, kwargs).eval()
         for parameter in model.parameters():
@@ -410,8 +413,12 @@ def load_strict(auto, source: str, kwargs: dict):
     mismatches, or checkpoint keys inside the model's own modules that nothing took (a
     renamed or extra layer) end in one line naming hub id, revision and the first keys.
     Checkpoint heads that the loaded class lacks (lm_head, ...) are only logged."""
-    with remote_code_compat(kwargs.get("trust_remote_code", False)):
-        model, report = auto.from_pretrained(source, output_loading_info=True, **kwargs)
+    remote = kwargs.get("trust_remote_code", False)
+    with remote_code_compat(remote):
+        model_class, config = hub_model_class(auto, source, kwargs) if remote else (auto, None)
+        extra = {} if config is None else {"config": config}
+        model, report = model_class.from_pretrained(source, output_loading_info=True,
+                                                    **kwargs, **extra)  # fmt: skip
     own = {name for name, _ in model.named_children()}
     missing = [k for k in report.get("missing_keys", ()) if not k.startswith(UNUSED_MODULES)]
     mismatched = [str(k[0] if isinstance(k, tuple | list) else k)

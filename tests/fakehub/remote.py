@@ -49,16 +49,16 @@ def save_weights(model, folder: Path) -> None:
 
 
 def init_remote(folder: Path, auto_class: str):
-    """A random-init model of the snapshot's own remote code (as `from_pretrained` would
-    import it), through mrnaprobe.compat's transformers-5 shims."""
+    """A random-init model of the snapshot's own remote code (the classes its auto_map
+    names, as the adapters load them), through mrnaprobe.compat's transformers-5 shims."""
     import transformers
 
-    from mrnaprobe.compat import remote_code_compat
+    from mrnaprobe.compat import hub_model_class, remote_code_compat
 
     with remote_code_compat():
-        config = transformers.AutoConfig.from_pretrained(folder, trust_remote_code=True)
         auto = getattr(transformers, auto_class)
-        return auto.from_config(config, trust_remote_code=True).eval()
+        model_class, config = hub_model_class(auto, str(folder), {})
+        return model_class(config).eval()
 
 
 # --------------------------------------------------------------------------- NT v2
