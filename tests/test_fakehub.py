@@ -186,3 +186,17 @@ def test_fakehub_end_to_end(fakehub, tmp_path, mirror):
         source = resolve_models([name], CATALOG)[name]["source"]
         ref = fakehub / f"models--{source.replace('/', '--')}" / "refs" / "main"
         assert set(rows["model_revision"]) == {ref.read_text()}, name
+
+
+@pytest.mark.parametrize("name", ["utrbert-3mer", "utrbert-6mer"])
+def test_fakehub_utrbert_tokenises_with_overlapping_kmers_over_n(fakehub, mirror, name):
+    """3UTRBERT's vocabulary holds every k-mer over ACGU+N: the engine's overlapping k-mer
+    path reproduces its tokenizer on data with N (not the slow tokenizer itself)."""
+    from mrnaprobe.embed import fast_tokenizer, to_alphabet
+    from mrnaprobe.models import load_adapter
+
+    spec = catalog_spec(name)
+    adapter = load_adapter(spec, spec["source"])
+    sequences = to_alphabet(real_sequences(mirror), "rna")
+    assert any("N" in s for s in sequences)
+    assert fast_tokenizer(adapter.tokenizer, sequences).name == "overlapping k-mers"
