@@ -334,14 +334,15 @@ def fast_tokenizer(tokenizer, sequences):
 class Chunks:
     """All chunks of all sequences, concatenated: chunk i is
     tokens[starts[i] : starts[i] + lengths[i]] and belongs to sequence owners[i]
-    (non-decreasing); its first `head` and last `tail` tokens are special."""
+    (non-decreasing); its first `head[i]` and last `tail[i]` positions are left out of the
+    pool (the special tokens, unless they are pooled; all but the first for `cls_mean`)."""
 
     tokens: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
     owners: np.ndarray
-    head: int
-    tail: int
+    head: np.ndarray
+    tail: np.ndarray
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -351,48 +352,99 @@ class Chunks:
 
     @property
     def body(self) -> np.ndarray:
-        """Tokens of each chunk that are the sequence's own (pooled)."""
+        """Pooled positions of each chunk."""
         return self.lengths - self.head - self.tail
 
 
-def chunk_tokens(token_ids, prefix, suffix, max_tokens: int) -> Chunks:
-    """Cut each sequence's tokens into chunks that fit the context once framed by the special
-    tokens; an empty sequence still gets one (empty) chunk."""
-    prefix = np.asarray(prefix, dtype=np.int64)
-    suffix = np.asarray(suffix, dtype=np.int64)
-    room = max_tokens - len(prefix) - len(suffix)
+#: How special tokens frame a sequence's chunks (catalog field `framing`):
+#: per_chunk: every chunk gets the whole frame (its body is max_tokens minus the frame);
+#: per_sequence: the sequence is framed once and the framed token list is cut every
+#: max_tokens (None: one chunk, the whole sequence); ends: bodies as per_chunk, the first
+#: chunk keeps the prefix, the last the suffix, a one-chunk sequence the prefix only.
+FRAMINGS = ("per_chunk", "per_sequence", "ends")
+
+
+def _chunk_layout(n_tokens, n_pre, n_suf, max_tokens, framing, overlap_last):
+    """Per chunk: owner and the [start, stop) ranges it takes from the prefix, the sequence's
+    tokens and the suffix."""
+    if framing == "per_sequence":
+        framed = n_pre + n_tokens + n_suf
+        width = framed if max_tokens is None else np.full_like(framed, max_tokens)
+        n_chunks = np.maximum(1, -(-framed // np.maximum(width, 1)))
+        owners = np.repeat(np.arange(len(n_tokens)), n_chunks)
+        part = np.arange(len(owners)) - (np.cumsum(n_chunks) - n_chunks)[owners]
+        lo, hi = part * width[owners], np.minimum((part + 1) * width[owners], framed[owners])
+        n, p = n_tokens[owners], n_pre
+        pre = np.clip(lo, 0, p), np.clip(hi, 0, p)
+        body = np.clip(lo - p, 0, n), np.clip(hi - p, 0, n)
+        suf = np.clip(lo - p - n, 0, n_suf), np.clip(hi - p - n, 0, n_suf)
+        return owners, pre, body, suf
+    room = max_tokens - n_pre - n_suf
     if room < 1:
         raise MrnaProbeError(f"max_tokens {max_tokens} leaves no room beside special tokens")
-    n_tokens = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(token_ids))
     n_chunks = np.maximum(1, -(-n_tokens // room))
-    owners = np.repeat(np.arange(len(token_ids)), n_chunks)
-    first = np.cumsum(n_chunks) - n_chunks
-    part = np.arange(len(owners)) - first[owners]
-    body = np.clip(n_tokens[owners] - part * room, 0, room)
-    lengths = body + len(prefix) + len(suffix)
+    owners = np.repeat(np.arange(len(n_tokens)), n_chunks)
+    part = np.arange(len(owners)) - (np.cumsum(n_chunks) - n_chunks)[owners]
+    n, last = n_tokens[owners], part == n_chunks[owners] - 1
+    lo, hi = part * room, np.minimum((part + 1) * room, n)
+    if overlap_last:  # the last chunk of a multi-chunk sequence filled to `room` from behind
+        lo = np.where(last & (part > 0), np.maximum(n - room, 0), lo)
+    zero, full_pre, full_suf = np.zeros_like(lo), np.full_like(lo, n_pre), np.full_like(lo, n_suf)
+    if framing == "ends":
+        full_pre = np.where(part == 0, n_pre, 0)
+        full_suf = np.where(last & (part > 0), n_suf, 0)
+    return owners, (zero, full_pre), (lo, hi), (zero, full_suf)
+
+
+def chunk_tokens(token_ids, prefix, suffix, max_tokens: int | None, framing="per_chunk",
+                 overlap_last=False, pool_specials=False, pooling="mean") -> Chunks:  # fmt: skip
+    """Cut each sequence's tokens into chunks of at most `max_tokens` (special tokens
+    included) framed as `framing` says (FRAMINGS); `overlap_last`: a sequence's last chunk
+    reaches back into the one before to fill the context (mRNABench's SpliceBERT-510).
+    Pooled positions: the sequence's own tokens, plus the special tokens with
+    `pool_specials`; `pooling: cls_mean` pools each chunk's first position only. An empty
+    sequence still gets one chunk."""
+    if framing not in FRAMINGS:
+        raise MrnaProbeError(f"framing {framing!r} is not one of {', '.join(FRAMINGS)}")
+    if max_tokens is None and framing != "per_sequence":
+        raise MrnaProbeError("max_tokens: null (no chunking) needs framing: per_sequence")
+    prefix = np.asarray(prefix, dtype=np.int64)
+    suffix = np.asarray(suffix, dtype=np.int64)
+    n_tokens = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(token_ids))
+    owners, pre, body, suf = _chunk_layout(n_tokens, len(prefix), len(suffix), max_tokens,
+                                           framing, overlap_last)  # fmt: skip
+    n_pre, n_body, n_suf = pre[1] - pre[0], body[1] - body[0], suf[1] - suf[0]
+    lengths = n_pre + n_body + n_suf
     starts = np.cumsum(lengths) - lengths
     tokens = np.empty(int(lengths.sum()), dtype=np.int64)
     flat = np.concatenate([np.asarray(t, dtype=np.int64) for t in token_ids] or [np.empty(0)])
     seq_start = np.cumsum(n_tokens) - n_tokens
-    which = np.repeat(np.arange(len(owners)), body)
-    within = np.arange(len(which)) - np.repeat(np.cumsum(body) - body, body)
-    tokens[starts[which] + len(prefix) + within] = flat[
-        seq_start[owners[which]] + part[which] * room + within
+    which = np.repeat(np.arange(len(owners)), n_body)
+    within = np.arange(len(which)) - np.repeat(np.cumsum(n_body) - n_body, n_body)
+    tokens[starts[which] + n_pre[which] + within] = flat[
+        seq_start[owners[which]] + body[0][which] + within
     ]
     for offset, token in enumerate(prefix):
-        tokens[starts + offset] = token
+        at = (pre[0] <= offset) & (offset < pre[1])
+        tokens[starts[at] + offset - pre[0][at]] = token
     for offset, token in enumerate(suffix):
-        tokens[starts + lengths - len(suffix) + offset] = token
-    return Chunks(tokens, starts, lengths, owners, len(prefix), len(suffix))
+        at = (suf[0] <= offset) & (offset < suf[1])
+        tokens[starts[at] + n_pre[at] + n_body[at] + offset - suf[0][at]] = token
+    head, tail = (np.zeros_like(lengths), np.zeros_like(lengths)) if pool_specials else (n_pre, n_suf)
+    if pooling == "cls_mean":
+        head, tail = np.zeros_like(lengths), np.maximum(lengths - 1, 0)
+    elif pooling != "mean":
+        raise MrnaProbeError(f"pooling {pooling!r} is not one of mean, cls_mean")
+    return Chunks(tokens, starts, lengths, owners, head, tail)
 
 
-def token_chunks(tokenizer, sequences, max_tokens: int) -> Chunks:
-    """Chunks of `sequences` as the tokenizer frames them (special tokens per chunk)."""
+def token_chunks(tokenizer, sequences, max_tokens: int | None, **options) -> Chunks:
+    """Chunks of `sequences` as the tokenizer frames them (`chunk_tokens` options)."""
     from mrnaprobe.models import special_frame
 
     prefix, suffix = special_frame(tokenizer)
     ids = fast_tokenizer(tokenizer, sequences)(sequences)
-    return chunk_tokens(ids, prefix, suffix, max_tokens)
+    return chunk_tokens(ids, prefix, suffix, max_tokens, **options)
 
 
 def pack_batches(lengths: np.ndarray, token_budget: int, equal_lengths=False) -> list[np.ndarray]:
@@ -481,7 +533,12 @@ def plan_embedding(adapter, sequences, spec: dict) -> Plan:
     sequences = to_alphabet(sequences, spec.get("alphabet", "dna"))
     started = time.perf_counter()
     token_ids = adapter.tokenize(sequences)
-    chunks = chunk_tokens(token_ids, adapter.prefix, adapter.suffix, spec["max_tokens"])
+    chunks = chunk_tokens(
+        token_ids, adapter.prefix, adapter.suffix, spec["max_tokens"],
+        framing=spec.get("framing", "per_chunk"),
+        overlap_last=spec.get("overlap_last_chunk", False),
+        pool_specials=spec.get("pool_specials", False), pooling=spec.get("pooling", "mean"),
+    )  # fmt: skip
     budget = token_budget(spec, adapter.device)
     batches = pack_batches(chunks.lengths, budget, not adapter.exact_padding)
     log.info(
@@ -591,7 +648,8 @@ def _forward_pooled(adapter, chunks: Chunks, batch, cuda: bool):
     valid = position < lengths[:, None]
     index = chunks.starts[batch][:, None] + np.minimum(position, lengths[:, None] - 1)
     ids = np.where(valid, chunks.tokens[index], adapter.pad_id)
-    keep = valid & (position >= chunks.head) & (position < (lengths - chunks.tail)[:, None])
+    head, tail = chunks.head[batch][:, None], chunks.tail[batch][:, None]
+    keep = valid & (position >= head) & (position < lengths[:, None] - tail)
     ids = torch.from_numpy(ids)
     mask = None if valid.all() else torch.from_numpy(valid.astype(np.int64))
     keep = torch.from_numpy(keep.astype(np.float32))
