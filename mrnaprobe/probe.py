@@ -157,6 +157,22 @@ def probe_target(X: np.ndarray, bases, rows, folds, y, task: str, name: str, see
             yield fold, label, metric, float(value), int(train.sum()), int(held.sum())
 
 
+def row_folds(split: pd.DataFrame, seed: int, dataset: pd.DataFrame, target: str) -> np.ndarray:
+    """Fold per dataset row (NA: not in the split) of one seed for `target`: its own folds
+    where the split has them (made on its measured rows), else the folds of all rows."""
+    table = split.loc[split["seed"] == seed]
+    if "target" in table:
+        own = table["target"] == target
+        table = table[own.fillna(False) if own.any() else table["target"].isna()]
+    folds = table.set_index("id")["fold"]
+    if folds.empty:
+        raise MrnaProbeError(f"split has no rows for seed {seed}")
+    unknown = ~folds.index.isin(dataset["id"])
+    if unknown.any():
+        raise MrnaProbeError(f"split id {folds.index[unknown][0]!r} is not in the dataset")
+    return folds.reindex(dataset["id"]).to_numpy()
+
+
 def probe_seed(
     dataset: pd.DataFrame, X, split: pd.DataFrame, targets: dict, seed: int, solver="fast"
 ) -> pd.DataFrame:
@@ -169,15 +185,6 @@ def probe_seed(
         raise MrnaProbeError(f"probe solver {solver!r} is not one of {', '.join(SOLVERS)}")
     matrix = X.X if isinstance(X, Embeddings) else X
     emb = X if isinstance(X, Embeddings) else None
-    folds = split.loc[split["seed"] == seed].set_index("id")["fold"]
-    if folds.empty:
-        raise MrnaProbeError(f"split has no rows for seed {seed}")
-    unknown = ~folds.index.isin(dataset["id"])
-    if unknown.any():
-        raise MrnaProbeError(f"split id {folds.index[unknown][0]!r} is not in the dataset")
-    folds = folds.reindex(dataset["id"]).to_numpy()
-    if outside := int(pd.isna(folds).sum()):
-        log.info("seed %s: %d rows are not part of this split and are left out", seed, outside)
     built = {}
 
     def basis(train_rows, task):
@@ -195,7 +202,11 @@ def probe_seed(
         present, y = target_frame(dataset, name, spec)
         if dropped := len(dataset) - len(present):
             log.info("target %s: %d rows without a measurement dropped", name, dropped)
+        folds = row_folds(split, seed, dataset, name)
         in_split = pd.notna(folds[present])
+        if outside := int((~in_split).sum()):
+            log.info("target %s seed %s: %d measured rows are not part of this split and are "
+                     "left out", name, seed, outside)  # fmt: skip
         present, y = present[in_split], y[in_split]
         labels = label_names(dataset, name, spec) if spec["task"] == "multilabel" else ()
         scores = probe_target(matrix, basis, present, folds[present], y, spec["task"], name,

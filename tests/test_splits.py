@@ -63,8 +63,49 @@ def test_audit_counts_test_rows_with_a_train_hit():
 @pytest.mark.bad_input
 def test_bad_input_dataset_too_small_for_split():
     dataset, clusters = toy(n=40, group_size=20)
-    with pytest.raises(MrnaProbeError, match=r"split seed \d+: fold '\w+' is empty"):
+    with pytest.raises(
+        MrnaProbeError,
+        match=r"split seed \d+: fold '\w+' is empty \(.*\); 40 rows in 2 groups kept whole, "
+        "the largest 20, 20 rows$",
+    ):
         make_split("homology", dataset, clusters, [1], OPTIONS)
+
+
+@pytest.mark.bad_input
+def test_bad_input_homologene_split_without_genes_or_map():
+    dataset, clusters = toy()
+    with pytest.raises(MrnaProbeError, match="split 'homologene' needs a gene-group map"):
+        make_split("homologene", dataset, clusters, [1], OPTIONS)
+    options = {**OPTIONS, "gene_groups": {"g1": 1}}
+    with pytest.raises(MrnaProbeError, match="split 'homologene' needs a 'gene' column"):
+        make_split("homologene", dataset.drop(columns="gene"), clusters, [1], options)
+
+
+def test_homologene_split_keeps_gene_groups_whole_and_unmapped_genes_apart():
+    dataset, clusters = toy(n=400, group_size=2)
+    gene_groups = {f"g{i}": i // 5 for i in range(150)}  # 5 genes (10 rows) per group
+    split = make_split("homologene", dataset, clusters, [2541, 413],
+                       {**OPTIONS, "gene_groups": gene_groups})  # fmt: skip
+    merged = split.merge(dataset, on="id")
+    merged["group"] = merged["gene"].map(gene_groups)
+    assert (merged.groupby(["seed", "group"])["fold"].nunique() == 1).all()
+    unmapped = merged[merged["group"].isna()]  # genes g150-g199: rows split one by one
+    assert (unmapped.groupby(["seed", "gene"])["fold"].nunique() > 1).any()
+
+
+def test_split_of_a_target_with_missing_values_is_made_on_its_measured_rows():
+    dataset, clusters = toy()
+    dataset["full"] = 1.0
+    dataset["gappy"] = np.where(np.arange(200) % 4 == 0, np.nan, 1.0)
+    targets = {"full": {"task": "regression"}, "gappy": {"task": "regression"}}
+    split = make_split("random", dataset, clusters, [1, 2], OPTIONS, targets)
+    shared, own = split[split["target"].isna()], split[split["target"] == "gappy"]
+    assert len(shared) == 400 and len(own) == 300
+    assert set(own["id"]) == set(dataset["id"][dataset["gappy"].notna()])
+    assert own[own["seed"] == 1]["fold"].value_counts().to_dict() == {
+        "train": 105, "val": 22, "test": 23}  # fmt: skip
+    assert audit(split, pd.DataFrame(columns=["query", "target", "fident"]), SETTINGS, "")[
+        "seeds"]["1"]["test"]["n"] == 30  # fmt: skip
 
 
 @pytest.mark.bad_input
@@ -101,13 +142,13 @@ def test_chromosome_split_holds_out_whole_chromosomes():
     assert set(split["fold"]) == {"train", "val", "test"}
 
 
-def test_kmer_split_keeps_kmeans_clusters_whole():
+def test_kmer_profile_split_keeps_kmeans_clusters_whole():
     rng = np.random.default_rng(0)
     motifs = ["A" * 30, "GC" * 15, "ACGT" * 8]
     sequences = [motifs[i % 3][: rng.integers(20, 30)] + "".join(rng.choice(list("ACGT"), 30))
                  for i in range(240)]  # fmt: skip
     dataset = pd.DataFrame({"id": [f"s{i}" for i in range(240)], "sequence": sequences})
-    split = make_split("kmer", dataset, None, [1, 2], OPTIONS)
+    split = make_split("kmer_profile", dataset, None, [1, 2], OPTIONS)
     counts = split[split["seed"] == 1]["fold"].value_counts(normalize=True)
     assert abs(counts["train"] - 0.7) < 0.1 and counts["test"] > 0.05
 
