@@ -1,0 +1,73 @@
+"""Golden tests: every catalog entry that config/paper.yaml uses embeds as mRNABench's own
+wrapper does. The vectors in tests/fixtures/mrnabench/embeddings/<family>.npz were computed
+by mrna-bench 1.3.2's wrapper classes (scripts/mrnabench/record_models.py, run in the
+recording environment of scripts/mrnabench/venv.sh --models) on the tiny real-architecture
+models of the offline hub (tests/fakehub); here the same snapshots go through our engine
+(CPU, fp32) and each sequence's embedding must have cosine >= 0.9999 with mRNABench's."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mrnaprobe.models import resolve_models
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "mrnabench" / "embeddings"
+MIN_COSINE = 0.9999
+
+pytestmark = pytest.mark.fakehub
+
+
+def recordings() -> list[tuple[str, str]]:
+    """(family file, hub id) of every recorded model."""
+    out = []
+    for path in sorted(FIXTURES.glob("*.npz")):
+        with np.load(path) as data:
+            out += [(path.stem, key.split("|")[0]) for key in data if key.endswith("|embeddings")]
+    return out
+
+
+def paper_specs() -> dict[str, dict]:
+    models = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())["models"]
+    return resolve_models(models, ROOT / "config" / "models.yaml")
+
+
+def sequences() -> list[str]:
+    lines = (FIXTURES / "sequences.tsv").read_text().splitlines()[1:]
+    return [line.split("\t")[1] for line in lines]
+
+
+def test_recordings_are_small_and_cover_paper_entries():
+    size = sum(p.stat().st_size for p in FIXTURES.iterdir())
+    assert size < 800_000, f"recorded embeddings take {size} bytes"
+    sources = {spec.get("source") for spec in paper_specs().values()}
+    orphans = [hub_id for _, hub_id in recordings() if hub_id not in sources]
+    assert recordings() and not orphans, f"recorded but not used by config/paper.yaml: {orphans}"
+
+
+@pytest.mark.parametrize(("family", "hub_id"), recordings())
+def test_paper_entries_embed_as_mrnabench(fakehub, family, hub_id):
+    from mrnaprobe.embed import embed_sequences
+    from mrnaprobe.models import loaded_revision
+
+    with np.load(FIXTURES / f"{family}.npz") as data:
+        expected = data[f"{hub_id}|embeddings"]
+        recorded_revision = str(data[f"{hub_id}|revision"])
+    entries = {n: s for n, s in paper_specs().items() if s.get("source") == hub_id}
+    for name, spec in entries.items():
+        revision = loaded_revision(hub_id, spec["revision"])
+        assert revision == recorded_revision, (
+            f"{hub_id}: the offline hub's snapshot {revision} is not the one recorded "
+            f"({recorded_revision}): re-run scripts/mrnabench/record_models.py {family}"
+        )
+        got, _ = embed_sequences(sequences(), spec, hub_id, progress=False)
+        cosine = np.sum(got * expected, axis=1) / (
+            np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1)
+        )
+        worst = int(np.argmin(cosine))
+        assert cosine.min() >= MIN_COSINE, (
+            f"{name} ({hub_id}): cosine {cosine.min():.6f} with mRNABench's embedding of "
+            f"sequence {worst} ({len(sequences()[worst])} nt)"
+        )
