@@ -76,9 +76,11 @@ def gc_fraction(sequences) -> np.ndarray:
     return np.divide(gc, called, out=np.zeros(len(sequences)), where=called > 0)
 
 
-def naive_baseline(sequences, ks=range(3, 8)) -> np.ndarray:
-    """mRNABench's naive baseline: k-mer counts + GC fraction, all-zero columns dropped, scaled."""
-    features = np.column_stack([kmer_counts(sequences, ks), gc_fraction(sequences)])
+def naive_baseline(sequences, ks=range(3, 8), extra=None) -> np.ndarray:
+    """mRNABench's naive baseline: k-mer counts + GC fraction (+ `extra` columns: the 6-track
+    version's CDS length and exon count), all-zero columns dropped, scaled."""
+    columns = [kmer_counts(sequences, ks), gc_fraction(sequences)]
+    features = np.column_stack(columns if extra is None else [*columns, extra])
     features = features[:, features.any(axis=0)]
     return StandardScaler().fit_transform(features).astype(np.float32)
 
@@ -528,11 +530,12 @@ class Plan:
     n_sequences: int
 
 
-def plan_embedding(adapter, sequences, spec: dict) -> Plan:
-    """Alphabet, tokens, chunks and batches for one dataset."""
+def plan_embedding(adapter, sequences, spec: dict, tracks=None) -> Plan:
+    """Alphabet, tokens, chunks and batches for one dataset (`tracks`: name -> per-sequence
+    0/1 arrays, for adapters that read them, e.g. Orthrus 6-track)."""
     sequences = to_alphabet(sequences, spec.get("alphabet", "dna"))
     started = time.perf_counter()
-    token_ids = adapter.tokenize(sequences)
+    token_ids = adapter.tokenize(sequences, *([] if tracks is None else [tracks]))
     chunks = chunk_tokens(
         token_ids, adapter.prefix, adapter.suffix, spec["max_tokens"],
         framing=spec.get("framing", "per_chunk"),
@@ -700,14 +703,14 @@ def _info(adapter, plan: Plan, seconds: float, device: str) -> dict:
 
 
 def embed_sequences(sequences, spec: dict, source, cache_dir=None, threads: int = 1,
-                    progress: bool = True) -> tuple[np.ndarray, dict]:  # fmt: skip
+                    progress: bool = True, tracks=None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """Embeddings (float32, one row per sequence, dataset order) and a provenance dict."""
     from mrnaprobe.models import load_adapter
 
     device = _device()
     workers = _setup(threads, device)
     adapter = load_adapter(spec, source, cache_dir, device)
-    plan = plan_embedding(adapter, sequences, spec)
+    plan = plan_embedding(adapter, sequences, spec, tracks)
     started = time.perf_counter()
     selected, sums = run_batches(adapter, plan.chunks, plan.batches, spec, progress, workers)
     embeddings = reduce_chunks(plan.chunks.owners[selected], sums,
@@ -723,7 +726,7 @@ def embed_hf(sequences, spec: dict, model_path, cache_dir=None, threads: int = 1
 
 
 def embed_shard(sequences, spec: dict, source, shard: int, shards: int, cache_dir=None,
-                threads: int = 1, progress: bool = True) -> dict:  # fmt: skip
+                threads: int = 1, progress: bool = True, tracks=None) -> dict:  # fmt: skip
     """Per-chunk token sums of one shard of the global batch plan, as arrays for np.savez."""
     from mrnaprobe.models import load_adapter
 
@@ -732,7 +735,7 @@ def embed_shard(sequences, spec: dict, source, shard: int, shards: int, cache_di
     device = _device()
     workers = _setup(threads, device)
     adapter = load_adapter(spec, source, cache_dir, device)
-    plan = plan_embedding(adapter, sequences, spec)
+    plan = plan_embedding(adapter, sequences, spec, tracks)
     mine = split_shards(plan.batches, plan.chunks.lengths, shards)[shard]
     log.info("shard %d of %d: %d of %d batches", shard + 1, shards, len(mine), len(plan.batches))
     started = time.perf_counter()

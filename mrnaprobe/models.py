@@ -342,8 +342,11 @@ class SSMAdapter(HFAdapter):
 @register("orthrus")
 class OrthrusAdapter(Adapter):
     """Orthrus (Mamba, contrastive mRNA model): one-hot A/C/G/T tracks in, per-nucleotide
-    hidden states out (`model(x, channel_last=True)`); N is an all-zero column. Needs the
-    `mamba-ssm` CUDA kernels. 4-track checkpoints only (6-track ones need CDS/splice tracks)."""
+    hidden states out (`model(x, channel_last=True)`); N is an all-zero column. 6-track
+    checkpoints (`n_tracks: 6`, entry `tracks: [cds, splice]`) read the dataset's CDS and
+    splice tracks as channels 5 and 6, as mRNABench's wrapper stacks them. Token ids carry
+    base and tracks (base + 5 * cds + 10 * splice), so the engine chunks them as any tokens.
+    Needs the `mamba-ssm` CUDA kernels."""
 
     def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
         from transformers import AutoModel
@@ -355,25 +358,76 @@ class OrthrusAdapter(Adapter):
             "cache_dir": cache_dir,
         }
         self.model = load_strict(AutoModel, source, kwargs).to(device).eval()
+        self.tracks = list(spec.get("tracks") or [])
+        n_tracks = getattr(self.model.config, "n_tracks", 4)
+        if self.tracks not in ([], ["cds", "splice"]) or n_tracks != 4 + len(self.tracks):
+            raise MrnaProbeError(
+                f"model {source}: a {n_tracks}-track checkpoint; its entry's tracks "
+                f"{self.tracks} give {4 + len(self.tracks)} (6-track: tracks: [cds, splice])"
+            )
         self.prefix, self.suffix, self.pad_id = [], [], 4
         self.exact_padding = bool(spec.get("causal", False))
         self.hidden_size = 0  # taken from the first batch
         self.n_params = sum(p.numel() for p in self.model.parameters())
         self.revision = loaded_revision(source, spec.get("revision"), cache_dir)
 
-    def tokenize(self, sequences) -> list[np.ndarray]:
+    def tokenize(self, sequences, tracks=None) -> list[np.ndarray]:
         from mrnaprobe.embed import NUCLEOTIDE_CODE
 
         table = NUCLEOTIDE_CODE.astype(np.int64)
         table[table < 0] = 4
         table[ord("U")] = 3
-        return [table[np.frombuffer(s.encode("ascii"), np.uint8)] for s in sequences]
+        ids = [table[np.frombuffer(s.encode("ascii"), np.uint8)] for s in sequences]
+        if not self.tracks:
+            return ids
+        missing = [name for name in self.tracks if name not in (tracks or {})]
+        if missing:
+            raise MrnaProbeError(f"a 6-track Orthrus model needs the dataset's {missing} tracks")
+        return [i + 5 * np.asarray(c, np.int64) + 10 * np.asarray(s, np.int64)
+                for i, c, s in zip(ids, tracks["cds"], tracks["splice"], strict=True)]  # fmt: skip
 
     def forward(self, ids, mask):
         import torch
 
-        one_hot = torch.nn.functional.one_hot(ids, 5)[..., :4].float()
-        return self.model(one_hot, channel_last=True)
+        channels = [torch.nn.functional.one_hot(ids % 5, 5)[..., :4]]
+        if self.tracks:  # CDS and splice channels, as mRNABench stacks them
+            channels += [(ids // 5 % 2)[..., None], (ids // 10)[..., None]]
+        return self.model(torch.cat(channels, dim=-1).float(), channel_last=True)
+
+
+@register("evo1")
+class Evo1Adapter(Adapter):
+    """Evo 1 / 1.5 (StripedHyena, causal) through the `evo` package, as mRNABench loads it:
+    `Evo(<version>)` (the hub id's last part), byte-level tokens, the final hidden states
+    (the unembedding replaced by the identity). Optional: needs a GPU (flash-attn)."""
+
+    def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
+        import torch
+
+        try:
+            from evo import Evo
+        except ImportError as err:
+            raise MrnaProbeError("kind evo1 needs `evo` (pip install evo-model)") from err
+
+        class Identity(torch.nn.Module):
+            def unembed(self, u):
+                return u
+
+        self.device = device
+        evo = Evo(source.rsplit("/", 1)[-1])
+        self.model, self.tokenizer = evo.model.to(device).eval(), evo.tokenizer
+        self.model.unembed = Identity()
+        self.prefix, self.suffix, self.pad_id = [], [], 1
+        self.exact_padding = True  # causal
+        self.hidden_size = 0
+        self.n_params = sum(p.numel() for p in self.model.parameters())
+        self.revision = spec.get("revision")
+
+    def tokenize(self, sequences) -> list[np.ndarray]:
+        return [np.asarray(self.tokenizer.tokenize(s), dtype=np.int64) for s in sequences]
+
+    def forward(self, ids, mask):
+        return self.model(ids)[0]
 
 
 @register("evo2")

@@ -20,6 +20,7 @@ from mrnaprobe.embed import (
     naive_baseline,
 )
 from mrnaprobe.provenance import code_version, read_json, write_json
+from mrnaprobe.tracks import cut_regions, needed_tracks, track_features
 
 
 def model_source(smk, spec):
@@ -31,14 +32,27 @@ def read_sequences(smk) -> list[str]:
     return pd.read_parquet(smk.input.dataset, columns=["sequence"])["sequence"].tolist()
 
 
+def read_inputs(smk, spec) -> tuple[list[str], dict | None]:
+    """The sequences a model embeds (its `input_region`, cut by the CDS track) and the
+    tracks it reads (name -> per-sequence arrays; None when it reads none)."""
+    names = needed_tracks(spec)
+    frame = pd.read_parquet(smk.input.dataset, columns=["sequence", *names])
+    sequences = frame["sequence"].tolist()
+    tracks = {name: frame[name].tolist() for name in names}
+    if (which := spec.get("input_region", "sequence")) != "sequence":
+        sequences = cut_regions(sequences, tracks["cds"], which, spec.get("region_min_length", 1))
+    return sequences, {name: tracks[name] for name in spec.get("tracks") or []} or None
+
+
 def step(smk):
     spec = smk.params.spec
     rows = pq.read_metadata(smk.input.dataset).num_rows  # merge_shards reads no sequences
     threads, cache = smk.threads, smk.params.model_cache
     if smk.rule.startswith("embed_shard"):  # embed_shard, embed_shard_cpu
         shard, shards = int(smk.wildcards.shard), int(smk.wildcards.shards)
-        arrays = embed_shard(read_sequences(smk), spec, model_source(smk, spec), shard, shards,
-                             cache, threads)  # fmt: skip
+        sequences, tracks = read_inputs(smk, spec)
+        arrays = embed_shard(sequences, spec, model_source(smk, spec), shard, shards, cache,
+                             threads, tracks=tracks)  # fmt: skip
         with open(smk.output[0], "wb") as handle:
             np.savez(handle, **arrays)
         return
@@ -47,8 +61,11 @@ def step(smk):
     source = spec.get("source", smk.wildcards.model)
     if spec["kind"] == "kmer":
         low, high = spec["k"]
-        embeddings = naive_baseline(read_sequences(smk), range(low, high + 1))
-        source, revision = "kmer-naive-baseline", f"k{low}-{high}"
+        sequences, tracks = read_inputs(smk, spec)
+        extra = None if tracks is None else track_features(tracks["cds"], tracks["splice"])
+        embeddings = naive_baseline(sequences, range(low, high + 1), extra)
+        source = "kmer-naive-baseline" + ("-6track" if tracks else "")
+        revision = f"k{low}-{high}"
     elif spec["kind"] == "composition":
         embeddings = composition_baseline(read_sequences(smk))
         source, revision = "composition-baseline", "v1"
@@ -56,8 +73,9 @@ def step(smk):
         if smk.rule == "merge_shards":
             embeddings, info = merge_shards(dict(np.load(path)) for path in smk.input.shards)
         else:
-            embeddings, info = embed_sequences(read_sequences(smk), spec,
-                                               model_source(smk, spec), cache, threads)  # fmt: skip
+            sequences, tracks = read_inputs(smk, spec)
+            embeddings, info = embed_sequences(sequences, spec, model_source(smk, spec), cache,
+                                               threads, tracks=tracks)  # fmt: skip
         if spec["kind"] == "random-init":
             source, revision = smk.wildcards.model, f"init_seed{spec['init_seed']}"
         else:
@@ -76,6 +94,8 @@ def step(smk):
             "pooling": spec["pooling"],
             "max_tokens": spec.get("max_tokens"),
             "alphabet": spec.get("alphabet"),
+            "input_region": spec.get("input_region", "sequence"),
+            "tracks": spec.get("tracks") or [],
             "dim": int(embeddings.shape[1]),
             "dtype": str(embeddings.dtype),
             "rows": int(embeddings.shape[0]),

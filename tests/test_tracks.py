@@ -8,15 +8,23 @@ track is all zeros: designed single-exon mRNAs have no splice junction, and mRNA
 writes all-zero splice tracks for its designed-mRNA MPRA data (`mrl_sample.py`).
 """
 
+import hashlib
 import json
+import logging
+import runpy
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import build_dataset
+from mrnaprobe.models import resolve_models, run_spec
 from mrnaprobe.tracks import check_model_tracks, cut_regions, needed_tracks, region, track_features
+from tests.conftest import ROOT
 
 LEPPEK = "leppek2022_persist_constructs.tsv"
 ENTRY = {
@@ -124,3 +132,172 @@ def test_model_needing_a_track_on_a_dataset_without_it_is_a_config_error():
         "config key datasets.b.columns: model m reads the splice track (tracks) but dataset b "
         "names no `splice:` column"
     )
+
+
+# ---- the models that read tracks, on the real constructs ------------------------------------
+
+ORTHRUS_4 = "quietflamingo/orthrus-large-4-track"
+ORTHRUS_6 = "quietflamingo/orthrus-large-6-track"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, leppek):
+    """The Leppek constructs with tracks as the data stage writes them (parquet + info)."""
+    path, _ = leppek
+    folder = tmp_path_factory.mktemp("leppek_dataset")
+    build_dataset("leppek", ENTRY, path).to_parquet(folder / "leppek.parquet", index=False)
+    digest = hashlib.sha256((folder / "leppek.parquet").read_bytes()).hexdigest()
+    (folder / "leppek.json").write_text(json.dumps({"sha256": digest}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def orthrus_hub(tmp_path_factory):
+    """An offline hub cache with the fakehub's tiny Orthrus (4 tracks) and a 6-track copy
+    under quietflamingo/orthrus-large-6-track: n_tracks 6, its input layer widened by two
+    seeded random columns (CDS and splice channels)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from tests.fakehub import build_hub
+
+    cache = tmp_path_factory.mktemp("orthrus_hub")
+    build_hub(cache, ["orthrus"])
+    four = cache / f"models--{ORTHRUS_4.replace('/', '--')}"
+    six = cache / f"models--{ORTHRUS_6.replace('/', '--')}"
+    shutil.copytree(four, six)
+    snapshot = six / "snapshots" / (six / "refs" / "main").read_text()
+    config = json.loads((snapshot / "config.json").read_text())
+    (snapshot / "config.json").write_text(json.dumps({**config, "n_tracks": 6}))
+    tensors = load_file(snapshot / "model.safetensors")
+    weight = tensors["embedding.weight"]
+    extra = torch.randn(weight.shape[0], 2, generator=torch.Generator().manual_seed(6)) * 0.5
+    tensors["embedding.weight"] = torch.cat([weight, extra], dim=1).contiguous()
+    save_file(tensors, snapshot / "model.safetensors", metadata={"format": "pt"})
+    return cache
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No hub access, remote code cached under tmp_path."""
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_MODULES_CACHE", str(tmp_path / "modules"))
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+
+
+def embed_rule(dataset, out, model: str, spec: dict, cache=None):
+    """scripts/embed.py as rule `embed` runs it, in this process (see tests/test_fakehub)."""
+    from tests.test_fakehub import Named
+
+    smk = Named(rule="embed")
+    smk.rule = "embed"
+    smk.input = Named(dataset=str(dataset / "leppek.parquet"), info=str(dataset / "leppek.json"))
+    out.mkdir(parents=True, exist_ok=True)
+    smk.output = Named(embeddings=str(out / "e.npy"), sidecar=str(out / "e.json"))
+    smk.log, smk.threads = [str(out / "e.log")], 1
+    smk.params = Named(spec=spec, model_cache=str(cache) if cache else None)
+    smk.wildcards = Named(model=model, dataset="leppek")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        runpy.run_path(str(ROOT / "scripts" / "embed.py"), init_globals={"snakemake": smk})
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:], root.level = handlers, level
+    return np.load(out / "e.npy"), json.loads((out / "e.json").read_text())
+
+
+def spec_of(name: str, **changes) -> dict:
+    return run_spec({**resolve_models([name], ROOT / "config" / "models.yaml")[name], **changes})
+
+
+def test_naive_sixtrack_adds_cds_length_and_exon_count(dataset, leppek, tmp_path):
+    """naive-6track = the naive k-mer baseline + CDS length + exon count. The designed mRNAs
+    have no splice sites, so the exon-count column is zero in every row and is dropped with
+    the other all-zero columns; the CDS length column is the real coding length, scaled."""
+    _, source = leppek
+    four, _ = embed_rule(dataset, tmp_path / "four", "kmer-naive", spec_of("kmer-naive"))
+    six, sidecar = embed_rule(dataset, tmp_path / "six", "naive-6track", spec_of("naive-6track"))
+    assert sidecar["tracks"] == ["cds", "splice"] and sidecar["source"].endswith("-6track")
+    assert six.shape == (233, four.shape[1] + 1)
+    np.testing.assert_array_equal(six[:, :-1], four)
+    lengths = source["CDS.sequence.longest"].str.len().to_numpy(float)
+    np.testing.assert_allclose(six[:, -1], (lengths - lengths.mean()) / lengths.std(), atol=1e-5)
+
+
+def test_orthrus_sixtrack_stops_at_the_mamba_kernel_on_cpu(dataset, orthrus_hub, offline,
+                                                           tmp_path):  # fmt: skip
+    from tests.test_fakehub import KERNEL_ERROR
+
+    with pytest.raises((Exception, SystemExit)) as failed:
+        embed_rule(dataset, tmp_path, "orthrus-large-6track", spec_of("orthrus-large-6track"),
+                   orthrus_hub)  # fmt: skip
+    assert KERNEL_ERROR.search(f"{failed.type.__name__}: {failed.value}"), failed.value
+
+
+def test_orthrus_sixtrack_embeds_sequence_cds_and_splice(dataset, orthrus_hub, offline,
+                                                         monkeypatch, tmp_path):  # fmt: skip
+    """With a plain-PyTorch Mamba standing in for the CUDA kernels (tests/mamba_reference):
+    the 6-track checkpoint loads strictly and embeds 8 real constructs; each embedding equals
+    the model's own `representation` of the input mRNABench's wrapper stacks (one-hot A/C/G/T,
+    then the CDS track, then the splice track); the CDS track changes the embedding."""
+    import torch
+    from transformers import AutoModel
+
+    from tests import mamba_reference
+
+    mamba_reference.install(monkeypatch)
+    small = tmp_path / "small"
+    small.mkdir()
+    frame = pd.read_parquet(dataset / "leppek.parquet").sort_values(
+        "sequence", key=lambda s: s.str.len()).head(8)  # fmt: skip
+    frame.to_parquet(small / "leppek.parquet", index=False)
+    (small / "leppek.json").write_text((dataset / "leppek.json").read_text())
+    spec = spec_of("orthrus-large-6track", token_budget=2048)
+    ours, sidecar = embed_rule(small, tmp_path / "six", "orthrus-large-6track", spec, orthrus_hub)
+    assert ours.shape[0] == 8 and np.isfinite(ours).all() and sidecar["tracks"] == ["cds", "splice"]
+
+    model = AutoModel.from_pretrained(ORTHRUS_6, trust_remote_code=True, cache_dir=orthrus_hub)
+    for row, embedding in zip(frame.itertuples(), ours, strict=True):
+        one_hot = np.eye(4)[["ACGT".index(b) for b in row.sequence]]
+        stacked = np.hstack([one_hot, row.cds.reshape(-1, 1), row.splice.reshape(-1, 1)])
+        x = torch.tensor(stacked, dtype=torch.float32)[None]
+        with torch.no_grad():
+            expected = model.representation(x, torch.tensor([len(row.sequence)]),
+                                             channel_last=True)[0].numpy()  # fmt: skip
+        cosine = expected @ embedding / np.linalg.norm(expected) / np.linalg.norm(embedding)
+        assert cosine > 0.99999, (row.id, cosine)
+
+    frame["cds"] = [np.zeros_like(c) for c in frame["cds"]]
+    frame.to_parquet(small / "leppek.parquet", index=False)
+    blind, _ = embed_rule(small, tmp_path / "no_cds", "orthrus-large-6track", spec, orthrus_hub)
+    assert np.abs(blind - ours).max() > 1e-3
+
+
+def test_planning_stops_a_track_model_on_a_dataset_without_tracks(tmp_path):
+    """snakemake -n: one line naming the dataset, the model and the track; nothing written."""
+    from tests.test_bad_inputs import SNAKEMAKE
+
+    rows = pd.DataFrame({"name": [f"r{i}" for i in range(8)], "seq": ["ACGTACGTAC"] * 8,
+                         "y": np.arange(8.0)})  # fmt: skip
+    rows.to_csv(tmp_path / "toy.csv", index=False)
+    config = {"seeds": [1], "splits": ["random"], "mirror": str(tmp_path),
+              "datasets": {"toy": {"format": "csv", "source": {"path": "toy.csv"},
+                                   "columns": {"id": "name", "sequence": "seq"},
+                                   "targets": {"y": {"task": "regression"}}}},
+              "models": ["kmer-naive", "naive-6track"]}  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = subprocess.run([*SNAKEMAKE, "-n", "--directory", str(tmp_path), "--configfile",
+                           str(tmp_path / "config.yaml")], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if "mrnaprobe: error:" in line]
+    assert lines == [
+        "mrnaprobe: error: config key datasets.toy.columns: model naive-6track reads the cds "
+        "track (tracks) but dataset toy names no `cds:` column"
+    ], done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "results").exists()

@@ -7,6 +7,7 @@ from mrnaprobe.models import (
     run_spec,
     shard_count,
 )
+from mrnaprobe.tracks import check_model_tracks
 
 # Full model specs: config `models:` (names or entries) resolved against the catalog. Plain
 # Python: nothing is imported from torch/transformers and no model is loaded here.
@@ -15,6 +16,13 @@ MODEL_SPECS = resolve_models(
     config.get("model_catalog") or Path(workflow.basedir) / "config" / "models.yaml",
     workflow.source_path("../schemas/config.schema.yaml"),
 )
+# A model that reads the CDS or splice track (Orthrus 6-track, the 6-track naive baseline, a
+# CDS or UTR input region) needs every dataset to name it in `columns:`: one line now, not
+# a failed job later.
+try:
+    check_model_tracks(MODEL_SPECS, DATASETS)
+except MrnaProbeError as err:
+    sys.exit(f"mrnaprobe: error: {err}")
 # Shards per model x dataset; 1 means one `embed` job, N > 1 means N `embed_shard` jobs
 # (each its own output, so a rerun redoes only missing shards) joined by `merge_shards`, a
 # CPU job. merge_shards is constrained to the sharded models and datasets (wildcards cannot
