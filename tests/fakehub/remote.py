@@ -377,15 +377,23 @@ def caduceus(folder: Path, hub_id: str) -> None:
     save_tensors(tensors, folder)
 
 
-@family("orthrus", "quietflamingo/orthrus-large-4-track", gpu_kernel=MAMBA_KERNEL)
+#: hub id -> input tracks (one-hot A/C/G/T, + CDS and splice-site channels for 6).
+ORTHRUS = {
+    "quietflamingo/orthrus-large-4-track": 4,
+    "quietflamingo/orthrus-large-6-track": 6,
+    "quietflamingo/orthrus-base-4-track": 4,
+}
+
+
+@family("orthrus", *ORTHRUS, gpu_kernel=MAMBA_KERNEL)
 def orthrus(folder: Path, hub_id: str) -> None:
-    """Orthrus (unidirectional Mamba over one-hot A/C/G/T tracks, contrastive): the hub's
-    remote code (`orthrus.py`, mamba-ssm 1.x or 2.x blocks), OrthrusPretrainedModel weights
+    """Orthrus (unidirectional Mamba over one-hot tracks, contrastive): the hub's remote
+    code (`orthrus.py`, mamba-ssm 1.x or 2.x blocks), OrthrusPretrainedModel weights
     (LayerNorm blocks, no MLM head); no tokenizer (inputs are one-hot tracks)."""
     import torch
 
     copy_code(folder, "orthrus", "orthrus.py")
-    d_model, layers = SHRINK["hidden_size"], SHRINK["num_hidden_layers"]
+    d_model, layers, tracks = SHRINK["hidden_size"], SHRINK["num_hidden_layers"], ORTHRUS[hub_id]
     write_json(
         folder / "config.json",
         {
@@ -396,13 +404,13 @@ def orthrus(folder: Path, hub_id: str) -> None:
             },  # fmt: skip
             "has_mlm_head": False,
             "model_type": "orthrus",
-            "n_tracks": 4,
+            "n_tracks": tracks,
             "ssm_model_dim": d_model,
             "ssm_n_layers": layers,
             "torch_dtype": "float32",
         },
     )
-    tensors = {"embedding.weight": torch.randn(d_model, 4) * 0.5,
+    tensors = {"embedding.weight": torch.randn(d_model, tracks) * 0.5,
                "embedding.bias": torch.zeros(d_model),
                "norm_f.weight": torch.ones(d_model),
                "norm_f.bias": torch.zeros(d_model)}  # fmt: skip
