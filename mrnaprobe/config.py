@@ -32,8 +32,26 @@ def check_consistency(config: dict) -> None:
         raise MrnaProbeError(
             f"config key split_fractions: {fractions} sum to {sum(fractions):g}, not 1"
         )
+    for name, entry in config["datasets"].items():
+        check_homologene(config, name, entry)
     for key, source in config_sources(config):
         try:
             resolve_source(source, config["mirror"], config["download_cache"])
         except MrnaProbeError as err:
             raise MrnaProbeError(f"config key {key}: {err}") from err
+
+
+def check_homologene(config: dict, name: str, entry: dict) -> None:
+    """A homologene split needs the dataset's gene column and a gene-group map of its species."""
+    if "homologene" not in entry.get("splits", config["splits"]):
+        return
+    if "gene" not in entry.get("columns", {}):
+        raise MrnaProbeError(
+            f"config key datasets.{name}.columns.gene: the homologene split needs the gene names"
+        )
+    species = entry.get("species", "human")
+    if species not in (config.get("gene_group_maps") or {}):
+        raise MrnaProbeError(
+            f"config key gene_group_maps: no map for species {species!r} "
+            f"(dataset {name}'s homologene split)"
+        )

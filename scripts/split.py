@@ -4,15 +4,17 @@ import pandas as pd
 
 from mrnaprobe.cli import run_step
 from mrnaprobe.provenance import read_json, write_json
-from mrnaprobe.splits import audit, compositional_summary, make_split
+from mrnaprobe.splits import audit, compositional_summary, make_split, read_gene_group_map
 
 
 def step(smk):
     dataset = pd.read_parquet(smk.input.dataset)
     clusters = pd.read_csv(smk.input.clusters, sep="\t", dtype=str)
     hits = pd.read_csv(smk.input.hits, sep="\t", dtype={"query": str, "target": str})
-    kind, options = smk.wildcards.split, smk.params.options
-    split = make_split(kind, dataset, clusters, smk.params.seeds, options)
+    kind, options = smk.wildcards.split, dict(smk.params.options)
+    if smk.input.gene_groups:
+        options["gene_groups"] = read_gene_group_map(smk.input.gene_groups)
+    split = make_split(kind, dataset, clusters, smk.params.seeds, options, smk.params.targets)
     command = read_json(smk.input.homology)["command"]
     report = audit(split, hits, smk.params.settings, command)
     report.update(dataset=smk.wildcards.dataset, split=kind)

@@ -195,3 +195,34 @@ def test_gene_split_by_a_user_supplied_gene_group_map(default_config, mirror, tm
     split = make_split("gene", dataset, None, [2541, 413], OPTIONS).merge(dataset, on="id")
     assert split["gene"].nunique() < 0.9 * len(dataset)
     assert (split.groupby(["seed", "gene"])["fold"].nunique() == 1).all()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.pop("gene_group_maps"),
+         "config key gene_group_maps: no map for species 'human' (dataset te-calviello's "
+         "homologene split)"),
+        (lambda c: c["datasets"]["vep-clinvar-utr5"]["columns"].pop("gene"),
+         "config key datasets.vep-clinvar-utr5.columns.gene: the homologene split needs the "
+         "gene names"),
+        (lambda c: c["gene_group_maps"]["mouse"].pop("taxid"),
+         "config key gene_group_maps.mouse: 'taxid' is a required property"),
+    ],
+)  # fmt: skip
+def test_bad_input_homologene_config(change, message, mirror):
+    """Planning stops in one line naming the key when a homologene split cannot be made."""
+    from pathlib import Path
+
+    import yaml
+
+    from mrnaprobe.config import check_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    config["mirror"] = str(mirror)
+    change(config)
+    with pytest.raises(MrnaProbeError) as caught:
+        check_config(config, root / "workflow/schemas/config.schema.yaml")
+    assert str(caught.value) == message

@@ -37,3 +37,22 @@ rule dataset:
         entry=lambda wc: data_stage_entry(wc.dataset),
     script:
         "../../scripts/dataset.py"
+
+
+localrules:
+    gene_group_map,
+
+
+rule gene_group_map:
+    input:
+        lambda wc: source_path(config["gene_group_maps"][wc.species]["source"]),
+    output:
+        "results/data/gene_groups/{species}.csv",
+    log:
+        "results/logs/data/gene_groups/{species}.log",
+    conda:
+        "../../envs/probe.yaml"
+    params:
+        entry=lambda wc: config["gene_group_maps"][wc.species],
+    script:
+        "../../scripts/gene_group_map.py"

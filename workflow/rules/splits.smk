@@ -1,9 +1,18 @@
+def gene_group_input(wc):
+    """The gene-group map of the dataset's species, for the homologene split only."""
+    if wc.split != "homologene":
+        return []
+    species = DATASETS[wc.dataset].get("species", "human")
+    return f"results/data/gene_groups/{species}.csv"
+
+
 rule split:
     input:
         dataset="results/data/{dataset}.parquet",
         clusters="results/homology/{dataset}.clusters.tsv",
         hits="results/homology/{dataset}.hits.tsv",
         homology="results/homology/{dataset}.json",
+        gene_groups=gene_group_input,
     output:
         split="results/splits/{dataset}/{split}.parquet",
         audit="results/splits/{dataset}/{split}.audit.json",
