@@ -83,9 +83,32 @@ def single_linkage_clusters(n: int, hits: pd.DataFrame) -> np.ndarray:
     return first_row
 
 
-def cluster_dataset(dataset: pd.DataFrame, settings: dict, threads: int = 1):
-    """Clusters frame (id, cluster) and hits frame (query id, target id, scores) for a dataset."""
-    hits, command = all_vs_all_hits(dataset["sequence"], settings, threads)
+def region_sequences(dataset: pd.DataFrame, region=None) -> pd.Series:
+    """What the homology search sees of each row: the sequence, a `column` holding its
+    variable region (upper-case, U -> T), or a slice {start, end} of the sequence."""
+    if region is None:
+        sequences = dataset["sequence"]
+    elif "column" in region:
+        if region["column"] not in dataset:
+            raise MrnaProbeError(
+                f"homology_region.column: {region['column']!r} is not in the dataset"
+            )
+        sequences = dataset[region["column"]].astype("string").str.upper().str.replace("U", "T")
+    else:
+        sequences = dataset["sequence"].str.slice(region.get("start"), region.get("end"))
+    if (empty := sequences.fillna("").str.len() == 0).any():
+        row = int(empty.to_numpy().argmax())
+        raise MrnaProbeError(
+            f"homology_region {region}: row {row + 1} (id {dataset['id'].iloc[row]!r}) has no "
+            f"sequence left; {int(empty.sum())} of {len(sequences)} rows are empty"
+        )
+    return sequences
+
+
+def cluster_dataset(dataset: pd.DataFrame, settings: dict, threads: int = 1, region=None):
+    """Clusters frame (id, cluster) and hits frame (query id, target id, scores) for a dataset,
+    searched on its `region` (see region_sequences)."""
+    hits, command = all_vs_all_hits(region_sequences(dataset, region).tolist(), settings, threads)
     ids = dataset["id"].to_numpy()
     clusters = pd.DataFrame({"id": ids, "cluster": ids[single_linkage_clusters(len(ids), hits)]})
     hits = hits.assign(query=ids[hits["query"]], target=ids[hits["target"]])

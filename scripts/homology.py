@@ -8,8 +8,10 @@ from mrnaprobe.provenance import write_json
 
 
 def step(smk):
-    dataset = pd.read_parquet(smk.input[0], columns=["id", "sequence"])
-    clusters, hits, command = cluster_dataset(dataset, smk.params.settings, smk.threads)
+    region = smk.params.region
+    columns = ["id", "sequence", *([region["column"]] if region and "column" in region else [])]
+    dataset = pd.read_parquet(smk.input[0], columns=columns)
+    clusters, hits, command = cluster_dataset(dataset, smk.params.settings, smk.threads, region)
     clusters.to_csv(smk.output.clusters, sep="\t", index=False)
     hits.to_csv(smk.output.hits, sep="\t", index=False)
     sizes = clusters["cluster"].value_counts()
@@ -22,6 +24,7 @@ def step(smk):
             "hits": len(hits),
             "command": command,
             "settings": smk.params.settings,
+            "region": region,
         },
         smk.output.info,
     )

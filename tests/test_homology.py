@@ -71,3 +71,31 @@ def test_hits_record_identity_and_the_command(planted):
     _, hits, command = planted
     assert (hits["fident"] >= 0.8).all() and (hits["query"] != hits["target"]).all()
     assert "--strand 2" in command and "--search-type 3" in command
+
+
+@pytest.fixture(scope="module")
+def constructs():
+    """24 constructs: a constant 300-nt flank, a random 50-nt UTR, a constant 300-nt flank."""
+    rng = np.random.default_rng(3)
+    left, right = random_sequence(rng, 300), random_sequence(rng, 300)
+    utrs = [random_sequence(rng, 50) for _ in range(24)]
+    return pd.DataFrame({"id": [f"c{i}" for i in range(24)], "utr": utrs,
+                         "sequence": [left + u + right for u in utrs]})  # fmt: skip
+
+
+@pytest.mark.parametrize("region", [{"start": 300, "end": 350}, {"column": "utr"}])
+def test_homology_region_sees_only_the_variable_part_of_constructs(constructs, region):
+    whole, _, _ = cluster_dataset(constructs, SETTINGS)
+    assert whole["cluster"].nunique() == 1  # the flanks make every construct one family
+    clusters, hits, _ = cluster_dataset(constructs, SETTINGS, region=region)
+    assert clusters["cluster"].nunique() == 24 and hits.empty
+
+
+@pytest.mark.bad_input
+def test_bad_input_homology_region_outside_the_sequences(constructs):
+    from mrnaprobe import MrnaProbeError
+
+    with pytest.raises(MrnaProbeError, match=r"row 1 \(id 'c0'\) has no sequence left; 24 of 24"):
+        cluster_dataset(constructs, SETTINGS, region={"start": 700})
+    with pytest.raises(MrnaProbeError, match="homology_region.column: 'cds' is not in"):
+        cluster_dataset(constructs, SETTINGS, region={"column": "cds"})

@@ -27,11 +27,17 @@ def dataset_splits(dataset):
 def data_stage_entry(dataset):
     """The catalog fields the data stage reads (labels for figures do not trigger reruns).
 
-    Of the compositional elements only the columns they read reach it (carried along).
+    Of the compositional elements and the homology region only the columns they read reach
+    it (carried along).
     """
     ignored = {"description", "task_family", "resolution", "splits", "compositional"}
+    ignored |= {"species", "homology_region"}
     entry = {k: v for k, v in DATASETS[dataset].items() if k not in ignored}
-    if columns := element_columns(DATASETS[dataset]):
+    columns = element_columns(DATASETS[dataset])
+    region = DATASETS[dataset].get("homology_region") or {}
+    if region.get("column") and region["column"] not in columns:
+        columns.append(region["column"])
+    if columns:
         entry["carry_columns"] = columns
     return entry
 

@@ -17,5 +17,6 @@ rule homology:
         runtime=60,
     params:
         settings=config["homology"],
+        region=lambda wc: DATASETS[wc.dataset].get("homology_region"),
     script:
         "../../scripts/homology.py"
