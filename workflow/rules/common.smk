@@ -24,6 +24,14 @@ def dataset_splits(dataset):
     return DATASETS[dataset].get("splits", config["splits"])
 
 
+def gene_group_input(wc):
+    """The gene-group map of the dataset's species, for the homologene split only."""
+    if wc.split != "homologene":
+        return []
+    species = DATASETS[wc.dataset].get("species", "human")
+    return f"results/data/gene_groups/{species}.csv"
+
+
 def data_stage_entry(dataset):
     """The catalog fields the data stage reads (labels for figures do not trigger reruns).
 

@@ -1,11 +1,3 @@
-def gene_group_input(wc):
-    """The gene-group map of the dataset's species, for the homologene split only."""
-    if wc.split != "homologene":
-        return []
-    species = DATASETS[wc.dataset].get("species", "human")
-    return f"results/data/gene_groups/{species}.csv"
-
-
 rule split:
     input:
         dataset="results/data/{dataset}.parquet",
