@@ -26,8 +26,9 @@ def test_default_config_dry_run_plans_every_stage(mirror):
         "homology": 7,
         "embed": 7,
         "embed_cpu": 7,
-        "probe": 30,
-        "split": 15,
+        "probe": 38,
+        "split": 19,
+        "gene_group_map": 1,
         "report": 1,
     }.items():
         assert any(line.split() == [rule, str(count)] for line in plan.splitlines()), rule
