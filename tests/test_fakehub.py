@@ -66,6 +66,9 @@ def dataset(tmp_path_factory, mirror):
     folder = tmp_path_factory.mktemp("fakehub_data")
     sequences = real_sequences(mirror)
     frame = pd.DataFrame({"id": [f"s{i}" for i in range(20)], "sequence": sequences})
+    # no CDS annotated: the track readers (mRNA-FM, the -utronly versions) take mRNABench's
+    # fallbacks (the whole sequence, in whole codons for mRNA-FM)
+    frame["cds"] = frame["splice"] = [np.zeros(len(s), np.int8) for s in sequences]
     frame.to_parquet(folder / "mixed.parquet")
     digest = hashlib.sha256((folder / "mixed.parquet").read_bytes()).hexdigest()
     (folder / "mixed.json").write_text(json.dumps({"sha256": digest}))
