@@ -31,9 +31,44 @@ def run_step(step, snakemake) -> None:
         sys.exit(f"mrnaprobe: error: {message}")
 
 
+def lock_models(args) -> None:
+    """`mrnaprobe models lock`: the commit of every hub model of a config into a lock file."""
+    from pathlib import Path
+
+    import yaml
+
+    from mrnaprobe.lock import write_lock
+    from mrnaprobe.models import resolve_models
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load(Path(args.configfile).read_text()) or {}
+    if "models" not in config:
+        raise MrnaProbeError(f"{args.configfile}: no `models:` to lock")
+    catalog = config.get("model_catalog") or root / "config" / "models.yaml"
+    specs = resolve_models(config["models"], catalog, root / "workflow/schemas/config.schema.yaml")
+    cache = args.model_cache or config.get("model_cache")
+    for name, entry in write_lock(args.out, specs, cache).items():
+        print(f"{name}\t{entry['source']}\t{entry['revision']}")
+    print(f"wrote {args.out}; run with --config model_lock={args.out}", file=sys.stderr)
+
+
 def main(argv=None) -> None:
-    """`mrnaprobe --version`; the workflow itself runs with `snakemake`."""
+    """`mrnaprobe --version`, `mrnaprobe models lock`; the workflow runs with `snakemake`."""
     parser = argparse.ArgumentParser(prog="mrnaprobe", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
-    parser.parse_args(argv)
-    parser.print_help()
+    commands = parser.add_subparsers(dest="command")
+    models = commands.add_parser("models", help="model catalog commands")
+    lock = models.add_subparsers(dest="action", required=True).add_parser(
+        "lock", help="write the commit sha of every hub model of a config to a lock file"
+    )
+    lock.add_argument("--configfile", default="config/config.yaml")
+    lock.add_argument("--out", default="models.lock.yaml")
+    lock.add_argument("--model-cache", help="Hugging Face cache (default: the config's)")
+    args = parser.parse_args(argv)
+    if args.command != "models":
+        parser.print_help()
+        return
+    try:
+        lock_models(args)
+    except MrnaProbeError as err:
+        sys.exit(f"mrnaprobe: error: {err}")

@@ -204,3 +204,45 @@ def test_fakehub_utrbert_tokenises_with_overlapping_kmers_over_n(fakehub, mirror
     sequences = to_alphabet(real_sequences(mirror), "rna")
     assert any("N" in s for s in sequences)
     assert fast_tokenizer(adapter.tokenizer, sequences).name == "overlapping k-mers"
+
+
+def test_fakehub_model_lock_pins_the_commit_later_runs_load(fakehub, dataset, tmp_path):
+    """`mrnaprobe models lock` records the commit `main` points to; after the hub moves
+    `main` to new weights, a run with the lock still loads the locked commit."""
+    from safetensors.torch import load_file, save_file
+
+    from mrnaprobe import MrnaProbeError
+    from mrnaprobe.cli import main
+    from mrnaprobe.lock import apply_lock
+
+    hub = tmp_path / "hub"
+    repo = hub / "models--multimolecule--rnafm"
+    shutil.copytree(fakehub / "models--multimolecule--rnafm", repo)
+    old = (repo / "refs" / "main").read_text()
+    config = tmp_path / "config.yaml"
+    config.write_text("models: [rna-fm, kmer-naive]\n")
+    lock = tmp_path / "models.lock.yaml"
+    main(["models", "lock", "--configfile", str(config), "--out", str(lock),
+          "--model-cache", str(hub)])  # fmt: skip
+    assert yaml.safe_load(lock.read_text())["models"] == {
+        "rna-fm": {"source": "multimolecule/rnafm", "revision": old}
+    }
+    new = "f" * 40  # the hub's main moves on: new weights under a new commit
+    shutil.copytree(repo / "snapshots" / old, repo / "snapshots" / new)
+    weights = repo / "snapshots" / new / "model.safetensors"
+    save_file({k: v * 2 for k, v in load_file(weights).items()}, weights, {"format": "pt"})
+    (repo / "refs" / "main").write_text(new)
+
+    specs = resolve_models(["rna-fm"], CATALOG)
+    locked = apply_lock(specs, lock)["rna-fm"]
+    run_embed_rule(dataset, tmp_path / "locked", "rna-fm", run_spec(locked), hub)
+    run_embed_rule(dataset, tmp_path / "main", "rna-fm", run_spec(specs["rna-fm"]), hub)
+    revision = {run: json.loads((tmp_path / run / "mixed.json").read_text())["revision"]
+                for run in ("locked", "main")}  # fmt: skip
+    assert revision == {"locked": old, "main": new}
+    assert not np.array_equal(np.load(tmp_path / "locked" / "mixed.npy"),
+                              np.load(tmp_path / "main" / "mixed.npy"))  # fmt: skip
+
+    other = resolve_models({"rna-fm": {"source": "multimolecule/mrnafm"}}, CATALOG)
+    with pytest.raises(MrnaProbeError, match="locked to multimolecule/rnafm@"):
+        apply_lock(other, lock)

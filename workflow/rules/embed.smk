@@ -7,6 +7,7 @@ from mrnaprobe.models import (
     run_spec,
     shard_count,
 )
+from mrnaprobe.lock import apply_lock
 from mrnaprobe.tracks import check_model_tracks
 
 # Full model specs: config `models:` (names or entries) resolved against the catalog. Plain
@@ -16,6 +17,12 @@ MODEL_SPECS = resolve_models(
     config.get("model_catalog") or Path(workflow.basedir) / "config" / "models.yaml",
     workflow.source_path("../schemas/config.schema.yaml"),
 )
+# A lock file (`mrnaprobe models lock`) pins every hub model to the commit it names.
+if config.get("model_lock"):
+    try:
+        MODEL_SPECS = apply_lock(MODEL_SPECS, config["model_lock"])
+    except MrnaProbeError as err:
+        sys.exit(f"mrnaprobe: error: {err}")
 # A model that reads the CDS or splice track (Orthrus 6-track, the 6-track naive baseline, a
 # CDS or UTR input region) needs every dataset to name it in `columns:`: one line now, not
 # a failed job later.
