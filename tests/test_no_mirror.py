@@ -78,25 +78,33 @@ def offline_config(tmp_path: Path, server) -> Path:
     return path
 
 
-def data_stage(tmp_path: Path, server, *targets):
-    """Run the data stage (or the given targets) of the rewritten default config."""
+def data_targets(config: dict) -> list[str]:
+    """The data stage's outputs: every dataset parquet and every gene-group map."""
+    return [f"results/data/{name}.parquet" for name in config["datasets"]] + [
+        f"results/data/gene_groups/{species}.csv" for species in config.get("gene_group_maps", {})
+    ]
+
+
+def data_stage(tmp_path: Path, server, targets):
+    """Run these targets of the rewritten default config."""
     config = offline_config(tmp_path, server)
-    until = ["--until", "dataset"] if not targets else []
-    if "rule gene_group_map" in (ROOT / "workflow/rules/data.smk").read_text() and not targets:
-        until.append("gene_group_map")
     command = [*SNAKEMAKE, "--directory", str(tmp_path / "work"), "--configfile", str(config),
-               "--cores", "2", *until, *targets]  # fmt: skip
+               "--cores", "2", *targets]  # fmt: skip
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 def test_data_stage_downloads_verifies_and_builds_every_dataset(tmp_path, server):
-    done = data_stage(tmp_path, server)
-    assert done.returncode == 0, done.stderr[-3000:]
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    done = data_stage(tmp_path, server, data_targets(config))
+    assert done.returncode == 0, done.stderr[-3000:]
     cache = {p.name for p in (tmp_path / "cache").iterdir()}
     assert cache == {source_file_name(s) for _, s in config_sources(config)}
+    results = tmp_path / "work" / "results" / "data"
     for name in config["datasets"]:
-        assert len(pd.read_parquet(tmp_path / "work" / "results" / "data" / f"{name}.parquet"))
+        assert len(pd.read_parquet(results / f"{name}.parquet"))
+    for species in config["gene_group_maps"]:
+        groups = pd.read_csv(results / "gene_groups" / f"{species}.csv")
+        assert {"gene_name", "gene_group"} <= set(groups.columns) and len(groups) > 10000
     loc = pd.read_parquet(tmp_path / "work/results/data/loc-dm3loc.parquet")
     subset = pd.read_csv(MIRROR / "dm3loc_subset_seed0_len_le3000.csv")
     assert loc["id"].tolist() == subset["accession"].tolist()
@@ -108,7 +116,7 @@ def test_bad_input_tampered_download_fails_in_one_line_and_caches_nothing(tmp_pa
     source = config["datasets"]["mrl-hl-leppek"]["source"]
     server.tampered = urlsplit(source["url"]).path
     try:
-        done = data_stage(tmp_path, server, "results/data/mrl-hl-leppek.parquet")
+        done = data_stage(tmp_path, server, ["results/data/mrl-hl-leppek.parquet"])
     finally:
         server.tampered = None
     assert done.returncode != 0
