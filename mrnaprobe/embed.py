@@ -432,7 +432,7 @@ def chunk_tokens(token_ids, prefix, suffix, max_tokens: int | None, framing="per
     for offset, token in enumerate(suffix):
         at = (suf[0] <= offset) & (offset < suf[1])
         tokens[starts[at] + n_pre[at] + n_body[at] + offset - suf[0][at]] = token
-    head, tail = (np.zeros_like(lengths), np.zeros_like(lengths)) if pool_specials else (n_pre, n_suf)
+    head, tail = (0 * lengths, 0 * lengths) if pool_specials else (n_pre, n_suf)
     if pooling == "cls_mean":
         head, tail = np.zeros_like(lengths), np.maximum(lengths - 1, 0)
     elif pooling != "mean":

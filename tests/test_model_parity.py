@@ -3,7 +3,10 @@ wrapper does. The vectors in tests/fixtures/mrnabench/embeddings/<family>.npz we
 by mrna-bench 1.3.2's wrapper classes (scripts/mrnabench/record_models.py, run in the
 recording environment of scripts/mrnabench/venv.sh --models) on the tiny real-architecture
 models of the offline hub (tests/fakehub); here the same snapshots go through our engine
-(CPU, fp32) and each sequence's embedding must have cosine >= 0.9999 with mRNABench's."""
+(CPU, fp32) and each sequence's embedding must have cosine >= 0.9999 with mRNABench's and
+differ from it by at most 1e-3 of its norm: tiny random models depend little on position,
+so a chunk 2 tokens shorter (SpliceBERT's 1,022 vs 1,024 nt) moves the cosine by only
+5e-6 but the vector by 3e-3, while fp32 rounding stays near 1e-4 (cosine 0.9999999)."""
 
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from mrnaprobe.models import resolve_models
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "mrnabench" / "embeddings"
 MIN_COSINE = 0.9999
+MAX_RELATIVE = 1e-3
 
 pytestmark = pytest.mark.fakehub
 
@@ -55,7 +59,10 @@ def test_paper_entries_embed_as_mrnabench(fakehub, family, hub_id):
     with np.load(FIXTURES / f"{family}.npz") as data:
         expected = data[f"{hub_id}|embeddings"]
         recorded_revision = str(data[f"{hub_id}|revision"])
-    entries = {n: s for n, s in paper_specs().items() if s.get("source") == hub_id}
+    # the whole-sequence entries (an input_region entry runs the same model on a region)
+    entries = {n: s for n, s in paper_specs().items() if s.get("source") == hub_id
+               and s.get("input_region", "sequence") == "sequence"}  # fmt: skip
+    assert entries, f"no config/paper.yaml entry uses {hub_id}"
     for name, spec in entries.items():
         revision = loaded_revision(hub_id, spec["revision"])
         assert revision == recorded_revision, (
@@ -66,8 +73,10 @@ def test_paper_entries_embed_as_mrnabench(fakehub, family, hub_id):
         cosine = np.sum(got * expected, axis=1) / (
             np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1)
         )
-        worst = int(np.argmin(cosine))
-        assert cosine.min() >= MIN_COSINE, (
-            f"{name} ({hub_id}): cosine {cosine.min():.6f} with mRNABench's embedding of "
-            f"sequence {worst} ({len(sequences()[worst])} nt)"
+        relative = np.linalg.norm(got - expected, axis=1) / np.linalg.norm(expected, axis=1)
+        worst = int(np.argmax(relative))
+        assert cosine.min() >= MIN_COSINE and relative.max() <= MAX_RELATIVE, (
+            f"{name} ({hub_id}): cosine {cosine.min():.7f}, relative difference "
+            f"{relative.max():.2e} from mRNABench's embedding of sequence {worst} "
+            f"({len(sequences()[worst])} nt)"
         )

@@ -55,7 +55,24 @@ FAMILIES = {
     "dnabert-s": ("DNABERT-S", {"dnabert-s": "quietflamingo/dnaberts-no-flashattention"}),
     "hyenadna": ("HyenaDNA", {
         "hyenadna-tiny-16k-seqlen-d128-hf": "LongSafari/hyenadna-tiny-16k-seqlen-d128-hf"}),
+    "splicebert": ("SpliceBERT", {"SpliceBERT.1024nt": "multimolecule/splicebert",
+                                  "SpliceBERT-human.510nt": "multimolecule/splicebert-human.510",
+                                  "SpliceBERT.510nt": "multimolecule/splicebert.510"}),
 }  # fmt: skip
+#: SpliceBERT's own vocabulary (its Zenodo release, read by transformers' BertTokenizer) and
+#: the multimolecule token each entry became in the hub port.
+SPLICEBERT_VOCAB = {
+    "[PAD]": "<pad>",
+    "[UNK]": "<unk>",
+    "[CLS]": "<cls>",
+    "[SEP]": "<eos>",
+    "[MASK]": "<mask>",
+    "N": "N",
+    "A": "A",
+    "C": "C",
+    "G": "G",
+    "T": "U",
+}
 
 
 def real_sequences() -> list[tuple[str, str]]:
@@ -101,12 +118,68 @@ def snapshot(hub: Path, hub_id: str) -> str:
     return (hub / ("models--" + hub_id.replace("/", "--")) / "refs" / "main").read_text().strip()
 
 
+def splicebert_release(hub: Path) -> None:
+    """mRNABench's SpliceBERT wrapper reads SpliceBERT's own release (transformers BertModel
+    folders, <weights>/splice-bert/models/<version>), not the hub port: write that layout
+    from each tiny multimolecule snapshot, undoing multimolecule's conversion (key names,
+    vocabulary order), so both load the same weights."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    for model_version, hub_id in FAMILIES["splicebert"][1].items():
+        repo = hub / ("models--" + hub_id.replace("/", "--"))
+        folder = repo / "snapshots" / snapshot(hub, hub_id)
+        port = json.loads((folder / "config.json").read_text())
+        vocab = (folder / "vocab.txt").read_text().split()
+        order = [vocab.index(token) for token in SPLICEBERT_VOCAB.values()]
+        weights = {}
+        for key, value in load_file(folder / "model.safetensors").items():
+            if key.startswith("model."):
+                key = "bert." + key.removeprefix("model.").replace("layer_norm", "LayerNorm")
+                weights[key] = value[order] if key.endswith("word_embeddings.weight") else value
+        out = hub / "splice-bert" / "models" / model_version
+        out.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in weights.items()}, out / "model.safetensors",
+                  metadata={"format": "pt"})  # fmt: skip
+        config = {k: port[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
+                  "intermediate_size", "max_position_embeddings", "type_vocab_size",
+                  "layer_norm_eps", "hidden_act", "initializer_range")}  # fmt: skip
+        config.update(model_type="bert", architectures=["BertForMaskedLM"], pad_token_id=0,
+                      vocab_size=len(SPLICEBERT_VOCAB), hidden_dropout_prob=0.0,
+                      attention_probs_dropout_prob=0.0)  # fmt: skip
+        (out / "config.json").write_text(json.dumps(config, indent=2))
+        (out / "vocab.txt").write_text("\n".join(SPLICEBERT_VOCAB) + "\n")
+        (out / "tokenizer_config.json").write_text(
+            json.dumps({"do_lower_case": False, "tokenizer_class": "BertTokenizer"})
+        )
+
+
+def fp32_weights() -> None:
+    """HyenaDNA's wrapper loads its weights as bfloat16 (`torch_dtype`): keep them float32,
+    so that the recording compares computation, not bf16 rounding of the weights (the
+    golden tests run fp32 on CPU; on a GPU mRNAProbe runs bf16 too)."""
+    import transformers
+
+    original = transformers.AutoModel.from_pretrained.__func__
+
+    def from_pretrained(cls, *args, **kwargs):
+        kwargs.pop("torch_dtype", None)
+        return original(cls, *args, **kwargs)
+
+    transformers.AutoModel.from_pretrained = classmethod(from_pretrained)
+
+
 def record(family: str, hub: Path, sequences) -> None:
     """Embed every sequence with each version of the family's mRNABench wrapper."""
     import torch
     from mrna_bench.models.model_catalog import MODEL_CATALOG
 
     cls_name, versions = FAMILIES[family]
+    if family == "splicebert":
+        splicebert_release(hub)
+    if family == "hyenadna":
+        fp32_weights()
     arrays = {}
     for model_version, hub_id in versions.items():
         wrapper = MODEL_CATALOG[cls_name](model_version, torch.device("cpu"))
@@ -120,8 +193,9 @@ def record(family: str, hub: Path, sequences) -> None:
         arrays[f"{hub_id}|embeddings"] = np.stack(rows).astype(np.float32)
         arrays[f"{hub_id}|revision"] = np.array(snapshot(hub, hub_id))
         arrays[f"{hub_id}|mrnabench"] = np.array(f"{cls_name}('{model_version}')")
-        print(f"{family}: {hub_id} as {cls_name}('{model_version}'): {arrays[f'{hub_id}|embeddings'].shape}")
-    packages = [p for p in ("mrna-bench", "torch", "transformers", "multimolecule", "rna-fm")]
+        shape = arrays[f"{hub_id}|embeddings"].shape
+        print(f"{family}: {hub_id} as {cls_name}('{model_version}'): {shape}")
+    packages = ("mrna-bench", "torch", "transformers", "multimolecule", "rna-fm")
     arrays["versions"] = np.array(" ".join(f"{p}=={version(p)}" for p in packages))
     np.savez_compressed(OUT / f"{family}.npz", **arrays)
 
