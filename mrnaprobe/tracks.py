@@ -51,8 +51,8 @@ def cds_span(cds: np.ndarray) -> tuple[int, int] | None:
     return int(starts[0]), int(starts[-1]) + 3
 
 
-def region(sequence: str, cds: np.ndarray, which: str, min_length: int = 1) -> tuple[str, str]:
-    """The part of `sequence` a model embeds and how it was found ('cut' or a fallback).
+def region_span(length: int, cds: np.ndarray, which: str, min_length: int = 1):
+    """(start, end, how) of the part of a sequence a model embeds; how: 'cut' or the fallback.
 
     cds: first codon start to the end of the last codon, trimmed to whole codons (no CDS:
     the sequence trimmed to whole codons); utr5: before the first codon start (no CDS or
@@ -61,21 +61,28 @@ def region(sequence: str, cds: np.ndarray, which: str, min_length: int = 1) -> t
     """
     span = cds_span(cds)
     if which == "cds":
-        part, how = (sequence, "no CDS") if span is None else (sequence[span[0] : span[1]], "cut")
-        if len(part) % 3:
-            part, how = part[: len(part) - len(part) % 3], how if span is None else "not codons"
-        return part, how
+        start, end, how = (0, length, "no CDS") if span is None else (*span, "cut")
+        end = min(end, length)
+        if (end - start) % 3:
+            end, how = end - (end - start) % 3, how if span is None else "not codons"
+        return start, end, how
     if which == "utr5":
         if span is None or span[0] == 0:
-            return sequence, "no CDS" if span is None else "no 5'UTR"
-        return sequence[: span[0]], "cut"
+            return 0, length, "no CDS" if span is None else "no 5'UTR"
+        return 0, span[0], "cut"
     if which == "utr3":
         if span is None:
-            return sequence, "no CDS"
-        if len(sequence) - span[1] < min_length:
-            return sequence, "3'UTR too short"
-        return sequence[span[1] :], "cut"
+            return 0, length, "no CDS"
+        if length - span[1] < min_length:
+            return 0, length, "3'UTR too short"
+        return span[1], length, "cut"
     raise MrnaProbeError(f"input_region {which!r} is not one of sequence, cds, utr5, utr3")
+
+
+def region(sequence: str, cds: np.ndarray, which: str, min_length: int = 1) -> tuple[str, str]:
+    """The part of `sequence` a model embeds (`region_span`) and how it was found."""
+    start, end, how = region_span(len(sequence), cds, which, min_length)
+    return sequence[start:end], how
 
 
 def cut_regions(sequences, cds_tracks, which: str, min_length: int = 1) -> list[str]:

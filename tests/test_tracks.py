@@ -23,7 +23,14 @@ import yaml
 from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import build_dataset
 from mrnaprobe.models import resolve_models, run_spec
-from mrnaprobe.tracks import check_model_tracks, cut_regions, needed_tracks, region, track_features
+from mrnaprobe.tracks import (
+    check_model_tracks,
+    cut_regions,
+    needed_tracks,
+    region,
+    region_span,
+    track_features,
+)
 from tests.conftest import ROOT
 
 LEPPEK = "leppek2022_persist_constructs.tsv"
@@ -109,6 +116,31 @@ def test_regions_follow_mrnabench_fallbacks():
     late[16] = 1  # last codon runs past the end: whole codons kept
     assert region(sequence, late, "cds") == ("TAGTTT", "not codons")
     assert cut_regions([sequence, sequence], [cds, none], "utr5") == ["GGGAA", sequence]
+
+
+def recorded_track(runs, length: int) -> np.ndarray:
+    """A track from the fixture's arithmetic runs [first, last, step] of its 1-positions."""
+    track = np.zeros(length, dtype=np.int8)
+    for first, last, step in runs:
+        track[first : last + 1 : max(step, 1)] = 1
+    return track
+
+
+def test_regions_and_track_features_match_mrnabench():
+    """Golden: what mrna-bench 1.3.2's get_cds (mRNA-FM), get_fiveprime_utr (UTR-LM),
+    get_threeprime_utr (3UTRBERT, k = 3..6) and naive 6-track features give on the 233 Leppek
+    constructs and 6 edge cases (scripts/mrnabench/record_tracks.py)."""
+    recorded = json.loads((ROOT / "tests/fixtures/mrnabench/tracks.json").read_text())
+    assert recorded["mrna_bench"] == "1.3.2" and len(recorded["cases"]) == 239
+    for case in recorded["cases"]:
+        length = case["length"]
+        cds = recorded_track(case["cds"], length)
+        splice = recorded_track(case["splice"], length)
+        ours = {"cds": region_span(length, cds, "cds")[:2],
+                "utr5": region_span(length, cds, "utr5")[:2]}  # fmt: skip
+        ours |= {f"utr3_k{k}": region_span(length, cds, "utr3", k)[:2] for k in range(3, 7)}
+        assert {k: list(v) for k, v in ours.items()} == case["regions"], case["id"]
+        assert track_features([cds], [splice])[0].tolist() == case["naive_track_columns"]
 
 
 def test_naive_sixtrack_features():
