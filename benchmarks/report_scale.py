@@ -59,6 +59,7 @@ def config(n_models: int, n_tasks: int, seeds: list, splits: list, labels: int) 
         name: {
             "source": {"url": f"https://example.org/{name}.csv"},
             "format": "csv",
+            "columns": {"gene": "gene"},  # the homologene split needs gene names
             "task_family": TASK_FAMILIES[d % len(TASK_FAMILIES)],
             "resolution": "nucleotide" if d % 4 == 0 else "transcript",
             "splits": splits,
@@ -72,8 +73,10 @@ def config(n_models: int, n_tasks: int, seeds: list, splits: list, labels: int) 
         size = 10 ** (6 + (m - 1) // len(FAMILIES)) * (1 + m % 7)
         entry = {"kind": "encoder", "family": family, "source": f"synthetic/{family}"}
         models[f"m{m:02d}-{family}"] = {**entry, "params": int(size)}
+    maps = {"human": {"source": {"url": "https://example.org/human_map.csv"}, "format": "map"}}
     return {"seeds": seeds, "splits": splits, "datasets": datasets, "models": models,
-            "report": {"ddof": 0}}  # fmt: skip
+            "report": {"ddof": 0}, **({"gene_group_maps": maps} if "homologene" in splits
+                                      else {})}  # fmt: skip
 
 
 def probe_table(rng, dataset, targets, model, split, seeds, quality) -> pd.DataFrame:
