@@ -86,7 +86,9 @@ def row_gene_groups(genes: pd.Series, gene_groups: dict) -> np.ndarray:
     if unmapped := sum(group is None for group in groups):
         log.info("homologene: %d of %d rows have no gene group (each kept as its own group)",
                  unmapped, len(groups))  # fmt: skip
-    return np.array(groups + [None], dtype=object)[:-1]
+    row_groups = np.empty(len(groups), dtype=object)
+    row_groups[:] = groups
+    return row_groups
 
 
 def kmer_cluster_split(sequences: np.ndarray, held_share: float, seed: int, rows_per_cluster):
@@ -118,9 +120,9 @@ def kmer_cluster_split(sequences: np.ndarray, held_share: float, seed: int, rows
 
 
 def counts_by_size(values: np.ndarray):
-    """Distinct values (NaN left out) and their counts, largest first, ties in the order
-    pandas 2.2's value_counts gives them (mRNABench's environment): with the ascending order
-    pandas 2.2 then sorts them into."""
+    """Distinct values (missing ones left out) with their counts, largest first, and the
+    values smallest first; ties in the order pandas 2.2 (mRNABench's environment) gives them
+    in value_counts() and its sort_values(), which pandas 3 no longer does."""
     codes, names = pd.factorize(values)
     counts = np.bincount(codes[codes >= 0], minlength=len(names))
     reverse = np.arange(len(names))[::-1]
