@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import yaml
 
+from mrnaprobe import MrnaProbeError
+from mrnaprobe.embed import chunk_tokens
 from mrnaprobe.models import resolve_models
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "mrnabench" / "embeddings"
 MIN_COSINE = 0.9999
 MAX_RELATIVE = 1e-3
-
-pytestmark = pytest.mark.fakehub
 
 
 def recordings() -> list[tuple[str, str]]:
@@ -51,6 +51,35 @@ def test_recordings_are_small_and_cover_paper_entries():
     assert recordings() and not orphans, f"recorded but not used by config/paper.yaml: {orphans}"
 
 
+def layout(chunks) -> list[list[int]]:
+    return [chunks.ids(i) for i in range(len(chunks))]
+
+
+def test_framings_lay_chunks_out_as_the_wrappers():
+    seven = [np.arange(10, 17)]
+    # NT: [CLS] once, the framed token list cut every max_tokens, [CLS] pooled
+    nt = chunk_tokens(seven, [1], [], 3, framing="per_sequence", pool_specials=True)
+    assert layout(nt) == [[1, 10, 11], [12, 13, 14], [15, 16]] and nt.body.tolist() == [3, 3, 2]
+    split = chunk_tokens([np.arange(10, 13)], [1], [2], 2, framing="per_sequence")
+    assert layout(split) == [[1, 10], [11, 12], [2]] and split.body.tolist() == [1, 2, 0]
+    whole = chunk_tokens(seven, [1], [2], None, framing="per_sequence", pool_specials=True)
+    assert layout(whole) == [[1, *range(10, 17), 2]] and whole.body.tolist() == [9]
+    # RNA-FM: [CLS] on the first chunk, [EOS] on the last; one chunk: [CLS] only
+    ends = chunk_tokens(seven, [1], [2], 5, framing="ends", pool_specials=True)
+    assert layout(ends) == [[1, 10, 11, 12], [13, 14, 15], [16, 2]]
+    assert layout(chunk_tokens([np.arange(10, 12)], [1], [2], 5, framing="ends")) == [[1, 10, 11]]
+    # SpliceBERT-510: the last chunk reaches back to a full context
+    overlap = chunk_tokens(seven, [1], [2], 5, overlap_last=True, pool_specials=True)
+    assert layout(overlap) == [[1, 10, 11, 12, 2], [1, 13, 14, 15, 2], [1, 14, 15, 16, 2]]
+    assert overlap.body.tolist() == [5, 5, 5]
+    # 3UTRBERT: each chunk framed, only its first (CLS) position pooled
+    cls = chunk_tokens(seven, [1], [2], 5, pooling="cls_mean")
+    assert cls.head.tolist() == [0, 0, 0] and cls.body.tolist() == [1, 1, 1]
+    with pytest.raises(MrnaProbeError, match="framing"):
+        chunk_tokens(seven, [1], [2], 5, framing="per_chunk_typo")
+
+
+@pytest.mark.fakehub
 @pytest.mark.parametrize(("family", "hub_id"), recordings())
 def test_paper_entries_embed_as_mrnabench(fakehub, family, hub_id):
     from mrnaprobe.embed import embed_sequences
