@@ -131,9 +131,9 @@ rule report_statistics:
         summary=rules.report.output.summary,
         models=rules.report.output.models,
     output:
-        **figure("statistics", "Statistics"),
-        ranks=table("results/tables/ranks.csv", "ranks", "Statistics"),
-        pairwise=table("results/tables/pairwise.csv", "pairwise", "Statistics"),
+        **figure("statistics", "Model comparison"),
+        ranks=table("results/tables/ranks.csv", "ranks", "Model comparison"),
+        pairwise=table("results/tables/pairwise.csv", "pairwise", "Model comparison"),
     log:
         "results/logs/report/statistics.log",
     benchmark:
