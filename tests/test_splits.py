@@ -226,3 +226,50 @@ def test_bad_input_homologene_config(change, message, mirror):
     with pytest.raises(MrnaProbeError) as caught:
         check_config(config, root / "workflow/schemas/config.schema.yaml")
     assert str(caught.value) == message
+
+
+def test_gene_group_map_from_a_ready_map_or_a_zip_member(tmp_path, mirror):
+    import zipfile
+
+    from mrnaprobe.splits import build_gene_group_map
+
+    shared = pd.read_csv(mirror / "homologene68_human_homology_map.csv")
+    with zipfile.ZipFile(tmp_path / "maps.zip", "w") as archive:
+        archive.write(mirror / "homologene68_human_homology_map.csv", "maps/human_homology_map.csv")
+    for table in (
+        build_gene_group_map(mirror / "homologene68_human_homology_map.csv", "map"),
+        build_gene_group_map(tmp_path / "maps.zip", "map", member="human_homology_map.csv"),
+    ):
+        pd.testing.assert_frame_equal(table, shared[["gene_name", "gene_group"]])
+    with pytest.raises(MrnaProbeError, match="maps.zip: the archive holds no 'mouse_homology"):
+        build_gene_group_map(tmp_path / "maps.zip", "map", member="mouse_homology_map.csv")
+    shared.rename(columns={"gene_group": "hid"}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(
+        MrnaProbeError, match=r"bad.csv: gene-group map lacks column\(s\) \['gene_gr"
+    ):
+        build_gene_group_map(tmp_path / "bad.csv", "map")
+
+
+@pytest.mark.bad_input
+def test_bad_input_cli_homologene_split_without_a_map_stops_the_dry_run(tmp_path, mirror):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    config.pop("gene_group_maps")
+    config["mirror"] = str(mirror)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(root / "Snakefile"),
+         "--configfile", str(tmp_path / "c.yaml")],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    lines = [line for line in done.stderr.splitlines() if "mrnaprobe: error:" in line]
+    assert done.returncode != 0 and lines == [
+        "mrnaprobe: error: config key gene_group_maps: no map for species 'human' "
+        "(dataset te-calviello's homologene split)"
+    ]
