@@ -40,32 +40,55 @@ def catalog_cases():
 
 
 def real_sequences(mirror) -> list[str]:
-    """20 real sequences: 6 human 5'UTRs under 50 nt, 2 CLIP windows with N, 11 mRNAs of the
-    DM3Loc subset (0.4-3 kb), and one of 13 kb (longer than every context but HyenaDNA's
-    16k-1M)."""
+    """20 real sequences: 6 human 5'UTRs under 50 nt, a CLIP window of N only (the mirror's
+    only sequences with N), 12 mRNAs of the DM3Loc subset (0.4-3 kb; in one, 12 nt at 500
+    masked to N, as an assembly gap would be) and one of 13 kb (longer than every context
+    but HyenaDNA's 16k-1M)."""
     utrs = pd.read_csv(mirror / "calviello2016_hek293_te_mlcis.csv")["five_utr"].str.upper()
     short = sorted(set(utrs[utrs.str.len().between(20, 49)]))[:6]
     with gzip.open(mirror / "ideeps_rbp31_10_PARCLIP_ELAVL1A_hg19_test.fa.gz", "rt") as handle:
-        lines = [line.strip().upper() for line in handle if not line.startswith(">")]
-    with_n = [line for line in lines if "N" in line][:2]
+        windows = [
+            r.split("\n", 1)[1].replace("\n", "").upper() for r in handle.read().split(">")[1:]
+        ]
+    only_n = [window for window in windows if "N" in window][:1]
     subset = pd.read_csv(mirror / "dm3loc_subset_seed0_len_le3000.csv")
     column = next(c for c in subset.columns if c.lower() in ("sequence", "seq"))
-    mrnas = subset[column].str.upper().tolist()[:11]
+    mrnas = subset[column].str.upper().tolist()[:12]
+    mrnas[0] = mrnas[0][:500] + "N" * 12 + mrnas[0][512:]
     with gzip.open(mirror / "dm3loc_modified_multilabel_seq_nonredundent.fasta.gz", "rt") as fa:
         records = "".join(fa).split(">")[1:]
     full = sorted((r.split("\n", 1)[1].replace("\n", "").upper() for r in records), key=len)
     long = [next(s for s in full if len(s) >= 13000)]
-    sequences = [s.replace("U", "T") for s in [*short, *with_n, *mrnas, *long]]
+    sequences = [s.replace("U", "T") for s in [*short, *only_n, *mrnas, *long]]
     assert len(sequences) == 20 and all(set(s) <= set("ACGTN") for s in sequences)
     return sequences
 
 
+ORF = re.compile(r"(?=(ATG(?:[ACGT]{3})*?(?:TAA|TAG|TGA)))")
+
+
+def tracks(sequence: str) -> tuple[np.ndarray, np.ndarray]:
+    """(cds, splice) tracks in mRNABench's layout: the mirror has no CDS annotation, so the
+    CDS is the longest ORF of at least 100 codons (none in a 5'UTR: the models' no-CDS
+    fallback), 1 at each codon start; one exon, its last nucleotide marked."""
+    cds, splice = np.zeros(len(sequence), np.int8), np.zeros(len(sequence), np.int8)
+    orfs = [(len(m.group(1)), m.start()) for m in ORF.finditer(sequence)]
+    length, start = max(orfs, default=(0, 0))
+    if length >= 300:
+        cds[start : start + length : 3] = 1
+    splice[-1:] = 1
+    return cds, splice
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory, mirror):
-    """The 20 sequences as a dataset parquet and its info JSON (what rule dataset writes)."""
+    """The 20 sequences, with CDS and splice tracks, as a dataset parquet and its info JSON
+    (what rule dataset writes)."""
     folder = tmp_path_factory.mktemp("fakehub_data")
     sequences = real_sequences(mirror)
-    frame = pd.DataFrame({"id": [f"s{i}" for i in range(20)], "sequence": sequences})
+    cds, splice = zip(*map(tracks, sequences), strict=True)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(20)], "sequence": sequences,
+                          "cds": list(cds), "splice": list(splice)})  # fmt: skip
     # no CDS annotated: the track readers (mRNA-FM, the -utronly versions) take mRNABench's
     # fallbacks (the whole sequence, in whole codons for mRNA-FM)
     frame["cds"] = frame["splice"] = [np.zeros(len(s), np.int8) for s in sequences]
