@@ -87,6 +87,7 @@ def main() -> None:
         "codes": {"train": 0, "val": 1, "test": 2, "absent": -1},
         "cases": {},
         "errors": {},
+        "chromosome_orders": {},
     }
     for case, spec in CASES.items():
         frame = load_case(case, args.mirror)
@@ -95,6 +96,9 @@ def main() -> None:
             split = splitter(name, maps)
             for target in spec["targets"]:
                 key = f"{case}/{name}/{target}"
+                if name == "chromosome":  # pandas' order of tied sizes depends on the CPU
+                    measured = frame.dropna(subset=[target])["chromosome"]
+                    manifest["chromosome_orders"][key] = measured.value_counts().index.tolist()
                 codes = []
                 for seed in SEEDS:
                     try:
