@@ -310,6 +310,26 @@ def test_orthrus_sixtrack_embeds_sequence_cds_and_splice(dataset, orthrus_hub, o
     assert np.abs(blind - ours).max() > 1e-3
 
 
+def test_workflow_carries_the_tracks_from_the_table_to_the_6track_baseline(leppek, tmp_path):
+    """Snakemake: the data stage stores the Leppek tracks, the embed job reads them."""
+    from tests.test_bad_inputs import SNAKEMAKE
+
+    path, _ = leppek
+    config = {"seeds": [1], "splits": ["random"], "mirror": str(path.parent),
+              "datasets": {"leppek": {**ENTRY, "source": {"path": path.name}}},
+              "models": ["naive-6track"]}  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    target = "results/embeddings/naive-6track/leppek.npy"
+    done = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile",
+                           str(tmp_path / "config.yaml"), "--cores", "1", target],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    stored = pd.read_parquet(tmp_path / "results/data/leppek.parquet")
+    assert stored["cds"].map(len).tolist() == stored["sequence"].str.len().tolist()
+    sidecar = json.loads((tmp_path / target.replace(".npy", ".json")).read_text())
+    assert np.load(tmp_path / target).shape[0] == 233 and sidecar["tracks"] == ["cds", "splice"]
+
+
 def test_planning_stops_a_track_model_on_a_dataset_without_tracks(tmp_path):
     """snakemake -n: one line naming the dataset, the model and the track; nothing written."""
     from tests.test_bad_inputs import SNAKEMAKE
