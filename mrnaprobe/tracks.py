@@ -29,8 +29,14 @@ def needed_tracks(spec: dict) -> list[str]:
 
 def check_model_tracks(models: dict, datasets: dict) -> None:
     """One-line error when a model reads a track that a dataset it embeds does not name in
-    `columns:` (planning time, before any job runs)."""
+    `columns:` (planning time, before any job runs). The 6-track models read both tracks."""
     for model, spec in models.items():
+        tracks = sorted(spec.get("tracks") or [])
+        if spec.get("kind") in ("kmer", "orthrus") and tracks not in ([], ["cds", "splice"]):
+            raise MrnaProbeError(
+                f"config key models.{model}.tracks: kind {spec['kind']} reads both tracks "
+                f"[cds, splice] or none, not {tracks}"
+            )
         for track in needed_tracks(spec):
             for name, entry in datasets.items():
                 if track not in (entry.get("columns") or {}):

@@ -164,6 +164,8 @@ def test_model_needing_a_track_on_a_dataset_without_it_is_a_config_error():
         "config key datasets.b.columns: model m reads the splice track (tracks) but dataset b "
         "names no `splice:` column"
     )
+    with pytest.raises(MrnaProbeError, match=r"models.k.tracks: kind kmer reads both tracks"):
+        check_model_tracks({"k": {"kind": "kmer", "tracks": ["cds"]}}, {"a": with_tracks})
 
 
 # ---- the models that read tracks, on the real constructs ------------------------------------
