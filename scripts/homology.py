@@ -3,7 +3,7 @@
 import pandas as pd
 
 from mrnaprobe.cli import run_step
-from mrnaprobe.homology import cluster_dataset
+from mrnaprobe.homology import cluster_dataset, region_sequences, search_methods
 from mrnaprobe.provenance import write_json
 
 
@@ -11,7 +11,9 @@ def step(smk):
     region = smk.params.region
     columns = ["id", "sequence", *([region["column"]] if region and "column" in region else [])]
     dataset = pd.read_parquet(smk.input[0], columns=columns)
-    clusters, hits, command = cluster_dataset(dataset, smk.params.settings, smk.threads, region)
+    settings, name = smk.params.settings, smk.wildcards.dataset
+    clusters, hits, command = cluster_dataset(dataset, settings, smk.threads, region, name)
+    lengths = region_sequences(dataset, region).str.len()
     clusters.to_csv(smk.output.clusters, sep="\t", index=False)
     hits.to_csv(smk.output.hits, sep="\t", index=False)
     sizes = clusters["cluster"].value_counts()
@@ -23,6 +25,7 @@ def step(smk):
             "largest_cluster": int(sizes.max()),
             "hits": len(hits),
             "command": command,
+            "methods": search_methods(lengths, settings),
             "settings": smk.params.settings,
             "region": region,
         },

@@ -15,8 +15,9 @@ def step(smk):
     if smk.input.gene_groups:
         options["gene_groups"] = read_gene_group_map(smk.input.gene_groups)
     split = make_split(kind, dataset, clusters, smk.params.seeds, options, smk.params.targets)
-    command = read_json(smk.input.homology)["command"]
-    report = audit(split, hits, smk.params.settings, command)
+    homology = read_json(smk.input.homology)
+    report = audit(split, hits, smk.params.settings, homology["command"])
+    report["methods"] = homology.get("methods")
     report.update(dataset=smk.wildcards.dataset, split=kind)
     if kind.startswith("compositional"):
         report["groups"] = compositional_summary(dataset, options["elements"], smk.params.targets)

@@ -99,3 +99,77 @@ def test_bad_input_homology_region_outside_the_sequences(constructs):
         cluster_dataset(constructs, SETTINGS, region={"start": 700})
     with pytest.raises(MrnaProbeError, match="homology_region.column: 'cds' is not in"):
         cluster_dataset(constructs, SETTINGS, region={"column": "cds"})
+
+
+@pytest.fixture(scope="module")
+def start_contexts():
+    """600 11-nt start contexts (GCC + 8 variable positions), 20 of them planted with a copy
+    one substitution away and 10 with the reverse complement of a 2-substitution copy."""
+    rng = np.random.default_rng(5)
+    rows = {f"s{i}": "GCC" + random_sequence(rng, 8) for i in range(600)}
+    for i in range(20):
+        rows[f"s{i}-snv"] = rows[f"s{i}"][:-1] + ("A" if rows[f"s{i}"][-1] != "A" else "C")
+    for i in range(20, 30):
+        two = rows[f"s{i}"][:5] + "".join("A" if b != "A" else "T" for b in rows[f"s{i}"][5:7])
+        rows[f"s{i}-rc2"] = (two + rows[f"s{i}"][7:]).translate(COMPLEMENT)[::-1]
+    return pd.DataFrame({"id": list(rows), "sequence": list(rows.values())})
+
+
+def test_short_sequences_mmseqs2_cannot_seed_are_searched_exactly(start_contexts):
+    blind, _, _ = cluster_dataset(start_contexts, SETTINGS | {"exact_below": 0})
+    assert blind["cluster"].nunique() == len(start_contexts)  # MMseqs2 alone: a silent zero
+    clusters, hits, command = cluster_dataset(start_contexts, SETTINGS)
+    assert "exact ungapped search" in command and "mmseqs" not in command
+    pairs = set(zip(hits["query"], hits["target"], strict=True))
+    for i in range(20):
+        assert (f"s{i}", f"s{i}-snv") in pairs and (f"s{i}-snv", f"s{i}") in pairs
+    for i in range(20, 30):
+        assert (f"s{i}-rc2", f"s{i}") in pairs
+    # every pair within 2 substitutions (>= 9/11 identity) is a hit, none below 0.8 identity
+    forward = [s for s in start_contexts["sequence"]]
+    codes = np.array([list(s) for s in forward])
+    close = (codes[:, None] != codes[None]).sum(axis=2) <= 2
+    np.fill_diagonal(close, False)
+    ids = start_contexts["id"].to_numpy()
+    assert {(ids[q], ids[t]) for q, t in zip(*np.nonzero(close), strict=True)} <= pairs
+    assert hits["fident"].min() >= 0.8 and (hits[["qcov", "tcov"]] >= 0.8).all().all()
+
+
+def test_audit_records_the_exact_search_and_finds_leaky_short_test_rows(start_contexts):
+    from mrnaprobe.homology import search_methods
+    from mrnaprobe.splits import audit, make_split
+
+    _, hits, command = cluster_dataset(start_contexts, SETTINGS)
+    split = make_split("random", start_contexts, None, [1, 2], {"fractions": [0.7, 0.15, 0.15]})
+    report = audit(split, hits, SETTINGS, command)
+    assert report["test_violations_max"] > 0
+    methods = search_methods(start_contexts["sequence"].str.len(), SETTINGS)
+    assert methods == {"exact_below": 40, "rows_exact": 630, "rows_mmseqs2": 0, "shortest": 11}
+
+
+def test_mixed_lengths_short_rows_meet_their_long_partners():
+    """A 45-nt row (searched by MMseqs2 among the long ones) that is a 1-nt extension of a
+    36-nt row (searched exactly) is found by the exact search; pairs of long rows by MMseqs2."""
+    rng = np.random.default_rng(8)
+    short, long = random_sequence(rng, 36), random_sequence(rng, 300)
+    rows = {"short": short, "short-ext": short + "ACGTACGTA", "long": long,
+            "long-snv": mutate(rng, long, 0.03), "other": random_sequence(rng, 300)}  # fmt: skip
+    dataset = pd.DataFrame({"id": list(rows), "sequence": list(rows.values())})
+    clusters, hits, command = cluster_dataset(dataset, SETTINGS)
+    clusters = clusters.set_index("id")["cluster"]
+    assert clusters["short-ext"] == clusters["short"] and clusters["long-snv"] == "long"
+    assert "mmseqs easy-search" in command and "exact" in command
+
+
+@pytest.mark.bad_input
+def test_bad_input_too_many_short_rows_or_another_cov_mode_stop_in_one_line(start_contexts):
+    from mrnaprobe import MrnaProbeError
+
+    with pytest.raises(
+        MrnaProbeError,
+        match=r"^starts: 630 sequences shorter than homology."
+        r"exact_below 40 nt \(shortest 11 nt\) exceed homology.exact_max_rows 100",
+    ):
+        cluster_dataset(start_contexts, SETTINGS | {"exact_max_rows": 100}, name="starts")
+    with pytest.raises(MrnaProbeError, match=r"shortest 11 nt\) need the exact search, which "):
+        cluster_dataset(start_contexts, SETTINGS | {"cov_mode": 1}, name="starts")
