@@ -55,6 +55,8 @@ FAMILIES = {
     "dnabert-s": ("DNABERT-S", {"dnabert-s": "quietflamingo/dnaberts-no-flashattention"}),
     "hyenadna": ("HyenaDNA", {
         "hyenadna-tiny-16k-seqlen-d128-hf": "LongSafari/hyenadna-tiny-16k-seqlen-d128-hf"}),
+    "rna-fm": ("RNA-FM", {"rna-fm": "multimolecule/rnafm"}),
+    "mrna-fm": ("RNA-FM", {"mrna-fm": "multimolecule/mrnafm"}),
     "splicebert": ("SpliceBERT", {"SpliceBERT.1024nt": "multimolecule/splicebert",
                                   "SpliceBERT-human.510nt": "multimolecule/splicebert-human.510",
                                   "SpliceBERT.510nt": "multimolecule/splicebert.510"}),
@@ -155,6 +157,64 @@ def splicebert_release(hub: Path) -> None:
         )
 
 
+#: rna-fm package: model version -> (alphabet theme, checkpoint file name in the hub folder)
+RNAFM_FILES = {"rna-fm": ("rna", "RNA-FM_pretrained.pth"),
+               "mrna-fm": ("rna-3mer", "file_mRNA-FM_pretrained.pth")}  # fmt: skip
+
+
+def rnafm_checkpoint(hub: Path, family: str) -> None:
+    """mRNABench's RNA-FM wrapper builds the `rna-fm` package's model from that package's
+    own checkpoint (torch hub folder <weights>/hub/checkpoints/RNA-FM_pretrained.pth: its
+    argparse arguments and an ESM-1b state dict): write it from the tiny multimolecule
+    snapshot, undoing multimolecule's conversion (key names, vocabulary order)."""
+    import argparse
+    import json
+
+    import fm
+    import torch
+    from safetensors.torch import load_file
+
+    hub_id = FAMILIES[family][1][family]
+    theme, file_name = RNAFM_FILES[family]
+    folder = hub / ("models--" + hub_id.replace("/", "--")) / "snapshots" / snapshot(hub, hub_id)
+    port = json.loads((folder / "config.json").read_text())
+    vocab = (folder / "vocab.txt").read_text().split()
+    alphabet = fm.Alphabet.from_architecture("roberta_large", theme)
+    rows = torch.tensor([vocab.index(t) if t in vocab else -1 for t in alphabet.all_toks])
+    names = [("model.embeddings.word_embeddings", "embed_tokens"),
+             ("model.embeddings.position_embeddings", "embed_positions"),
+             ("model.embeddings.layer_norm", "emb_layer_norm_before"),
+             ("model.encoder.layer_norm", "emb_layer_norm_after"),
+             ("model.encoder.layer.", "layers."), ("attention.self.query", "self_attn.q_proj"),
+             ("attention.self.key", "self_attn.k_proj"),
+             ("attention.self.value", "self_attn.v_proj"),
+             ("attention.output.dense", "self_attn.out_proj"),
+             ("attention.layer_norm", "self_attn_layer_norm"), ("intermediate.dense", "fc1"),
+             ("output.dense", "fc2"), (".layer_norm", ".final_layer_norm"),
+             ("lm_head.transform.", "lm_head."),
+             ("lm_head.decoder.bias", "lm_head.bias")]  # fmt: skip
+    state = {}
+    for key, value in load_file(folder / "model.safetensors").items():
+        for old, new in names:
+            if old in key and not (old == ".layer_norm" and not key.startswith("layers.")):
+                key = key.replace(old, new)
+        if key.endswith(("embed_tokens.weight", "lm_head.bias")):
+            value = torch.where((rows >= 0).reshape(-1, *[1] * (value.ndim - 1)),
+                                value[rows.clamp(min=0)], torch.zeros(()))  # fmt: skip
+        if not key.startswith("ss_head."):  # the contact head (not used for embeddings)
+            state[key] = value
+    state["lm_head.weight"] = state["embed_tokens.weight"]
+    args = argparse.Namespace(
+        arch="roberta_large", layers=port["num_hidden_layers"], embed_dim=port["hidden_size"],
+        ffn_embed_dim=port["intermediate_size"], attention_heads=port["num_attention_heads"],
+        max_positions=port["max_position_embeddings"] - 2, dropout=0.0, attention_dropout=0.0,
+        activation_dropout=0.0, token_dropout=port["token_dropout"],
+    )  # fmt: skip
+    out = hub / "hub" / "checkpoints"
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({"args": args, "model": state}, out / file_name)
+
+
 def fp32_weights() -> None:
     """HyenaDNA's wrapper loads its weights as bfloat16 (`torch_dtype`): keep them float32,
     so that the recording compares computation, not bf16 rounding of the weights (the
@@ -178,6 +238,8 @@ def record(family: str, hub: Path, sequences) -> None:
     cls_name, versions = FAMILIES[family]
     if family == "splicebert":
         splicebert_release(hub)
+    if family in RNAFM_FILES:
+        rnafm_checkpoint(hub, family)
     if family == "hyenadna":
         fp32_weights()
     arrays = {}
@@ -189,7 +251,12 @@ def record(family: str, hub: Path, sequences) -> None:
         rows = []
         for _, seq in sequences:
             with torch.no_grad():
-                rows.append(wrapper.embed_sequence(seq).float().cpu().numpy().reshape(-1))
+                if wrapper.is_sixtrack:  # mRNA-FM: CDS input; without a CDS the whole
+                    none = np.zeros(len(seq))  # sequence cut to whole codons (its fallback)
+                    vector = wrapper.embed_sequence_sixtrack(seq, none, none)
+                else:
+                    vector = wrapper.embed_sequence(seq)
+            rows.append(vector.float().cpu().numpy().reshape(-1))
         arrays[f"{hub_id}|embeddings"] = np.stack(rows).astype(np.float32)
         arrays[f"{hub_id}|revision"] = np.array(snapshot(hub, hub_id))
         arrays[f"{hub_id}|mrnabench"] = np.array(f"{cls_name}('{model_version}')")

@@ -90,13 +90,16 @@ def multimolecule_snapshot(folder: Path, name: str, nmers: int = 1, codon: bool 
 
 @family("rna-fm", "multimolecule/rnafm")
 def rna_fm(folder: Path, hub_id: str) -> None:
-    multimolecule_snapshot(folder, "RnaFm")
+    """RNA-FM with its real 12 layers (still 32 wide): mRNABench's wrapper reads
+    `representations[12]` of the rna-fm package's model (scripts/mrnabench/record_models.py)."""
+    multimolecule_snapshot(folder, "RnaFm", num_hidden_layers=12)
 
 
 @family("mrna-fm", "multimolecule/mrnafm")
 def mrna_fm(folder: Path, hub_id: str) -> None:
-    """RNA-FM on codons: the 3-mer vocabulary, codon tokenizer, no embedding norm."""
-    multimolecule_snapshot(folder, "RnaFm", codon=True, embed_norm=False)
+    """RNA-FM on codons: the 3-mer vocabulary, codon tokenizer, no embedding norm; 12 layers
+    as RNA-FM."""
+    multimolecule_snapshot(folder, "RnaFm", codon=True, embed_norm=False, num_hidden_layers=12)
 
 
 @family("rinalmo", "multimolecule/rinalmo-giga")
