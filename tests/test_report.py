@@ -17,6 +17,7 @@ from mrnaprobe import MrnaProbeError
 from mrnaprobe.report import (
     annotate,
     canonical_splits,
+    collect,
     headline,
     holm,
     leaderboard,
@@ -253,3 +254,14 @@ def test_report_rules_and_html_report_render_every_figure_in_chromium(tmp_path):
     ranked = pd.read_csv(tmp_path / "results/tables/ranks.csv")
     assert ranked["n_tasks"].eq(5).all() and ranked["friedman_p"].notna().all()
     assert json.loads((tmp_path / "results/splits/d00/random.audit.json").read_text())
+
+
+def test_collect_reads_every_table_in_chunks_and_fills_missing_labels(tmp_path):
+    frame = metrics()
+    paths = []
+    for k, (_, part) in enumerate(frame.groupby(["model", "seed"])):
+        paths.append(tmp_path / f"{k}.parquet")
+        (part.drop(columns="label") if k == 0 else part).to_parquet(paths[-1], index=False)
+    got = collect(paths, chunk=4)
+    assert len(got) == len(frame) and (got["label"] == "").all()
+    pd.testing.assert_frame_equal(got, collect(paths))
