@@ -56,10 +56,24 @@ def verify_source(path, source: dict) -> None:
         raise MrnaProbeError(f"{path}: {what} {actual} does not match the catalog's {expected}")
 
 
+def dataset_sources(entry: dict) -> list[dict]:
+    """A dataset's source files: its `source`, or each of its `sources`."""
+    return entry["sources"] if "sources" in entry else [entry["source"]]
+
+
+def dataset_source_paths(entry: dict, mirror, cache) -> list[str]:
+    """Where each of a dataset's source files is read from (see resolve_source)."""
+    return [resolve_source(source, mirror, cache) for source in dataset_sources(entry)]
+
+
 def config_sources(config: dict):
     """Every source file a config reads, as (config key, source) pairs."""
     for name, entry in config["datasets"].items():
-        yield f"datasets.{name}.source", entry["source"]
+        if "sources" in entry:
+            for i, source in enumerate(entry["sources"]):
+                yield f"datasets.{name}.sources.{i}", source
+        else:
+            yield f"datasets.{name}.source", entry["source"]
         if join := entry.get("join"):
             yield f"datasets.{name}.join.source", join["source"]
     for name, entry in (config.get("gene_group_maps") or {}).items():
@@ -356,15 +370,62 @@ def element_columns(entry: dict) -> list[str]:
     return names
 
 
-def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
-    """Read, select, join, map, validate and normalise one catalog dataset (parquet contract).
-
-    `filter`, `subsample` and `sort_by` act on the source table's rows, before `join` and `map`.
-    Columns in `carry_columns` (default: those the compositional elements read) are copied.
-    """
+def read_source(entry: dict, path) -> pd.DataFrame:
+    """One source file as a frame (FASTA header fields parsed)."""
     frame = read_table(path, entry["format"])
     if entry["format"] == "fasta":
         frame = parse_header_fields(frame, entry.get("header_fields", {}), path)
+    return frame
+
+
+def claim_ids(ids: pd.Series, path, seen: dict) -> None:
+    """Record a file's ids in `seen` (id -> (file, row)); an id seen before is an error
+    naming both files (or both rows of one file)."""
+    for row, seq_id in ids.items():
+        if seq_id in seen:
+            where = seen[seq_id]
+            raise MrnaProbeError(
+                f"{path}: row {row + 1}: id {seq_id!r} is also in {where[0]} (row {where[1]})"
+            )
+        seen[seq_id] = (path, row + 1)
+
+
+def read_sources(entry: dict, paths) -> tuple[pd.DataFrame, str]:
+    """The source table and the name errors give it: one file, or the files of `sources`,
+    each given its fixed column values (`set`), its sequences and ids checked (errors name
+    the file and row), stacked in order; an id in two files is an error naming both."""
+    if "sources" not in entry:
+        path = paths[0] if isinstance(paths, list | tuple) else paths
+        return read_source(entry, path), str(path)
+    columns = entry.get("columns", {})
+    frames, seen = [], {}
+    for i, (source, path) in enumerate(zip(entry["sources"], paths, strict=True)):
+        frame = read_source(entry, path)
+        fixed = source.get("set", {})
+        if clash := [c for c in fixed if c in frame.columns]:
+            raise MrnaProbeError(
+                f"{path}: column {clash[0]!r} is in the file and in the config's sources.{i}.set"
+            )
+        sequence = columns.get("sequence", "sequence")
+        require_columns(frame, [sequence, *([columns["id"]] if "id" in columns else [])], path)
+        ids = frame[columns["id"]].astype(str) if "id" in columns else frame.index.astype(str)
+        normalise_sequences(frame[sequence], ids, path)
+        if "id" in columns:
+            claim_ids(ids, path, seen)
+        frames.append(frame.assign(**fixed))
+    log.info("sources: %s", ", ".join(f"{Path(p).name} {len(f)} rows"
+                                      for p, f in zip(paths, frames, strict=True)))  # fmt: skip
+    return pd.concat(frames, ignore_index=True), " + ".join(map(str, paths))
+
+
+def build_dataset(name: str, entry: dict, path, join_path=None) -> pd.DataFrame:
+    """Read, select, join, map, validate and normalise one catalog dataset (parquet contract).
+
+    `path`: the source file, or one per `sources` entry (see read_sources). `filter`,
+    `subsample` and `sort_by` act on the source table's rows, before `join` and `map`.
+    Columns in `carry_columns` (default: those the compositional elements read) are copied.
+    """
+    frame, path = read_sources(entry, path)
     frame = select_rows(frame, entry, path)
     if join := entry.get("join"):
         frame = join_table(frame, join, path, join_path)

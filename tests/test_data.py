@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from mrnaprobe import MrnaProbeError
 from mrnaprobe.data import (
     build_dataset,
     config_sources,
+    read_fasta,
     resolve_source,
     source_sha256,
     target_frame,
@@ -219,3 +221,75 @@ def test_bad_input_gzip_mirror_copy_with_other_bytes(tmp_path):
     path = resolve_source(source, str(tmp_path), "cache")
     with pytest.raises(MrnaProbeError, match=r"x.csv.gz: decompressed sha256 [0-9a-f]{64} does"):
         verify_source(path, source)
+
+
+@pytest.fixture
+def per_class_fastas(mirror, tmp_path):
+    """The real ELAVL1 windows shipped as one FASTA per class (labels out of the headers)."""
+    frame = read_fasta(mirror / "ideeps_rbp31_10_PARCLIP_ELAVL1A_hg19_test.fa.gz")
+    paths = {}
+    for label in ("1", "0"):
+        part = frame[frame["header"].str.endswith(f"class:{label}")]
+        paths[label] = tmp_path / f"class{label}.fa"
+        records = zip(part["header"].str.split(";").str[0], part["sequence"], strict=True)
+        paths[label].write_text("".join(f">{h}\n{s}\n" for h, s in records))
+    return frame, paths
+
+
+def per_class_entry(paths, **source):
+    return {
+        "sources": [{"path": str(paths["1"]), "set": {"bound": 1}, **source},
+                    {"path": str(paths["0"]), "set": {"bound": 0}}],
+        "format": "fasta",
+        "header_fields": {"chromosome": "^(?P<value>[^,]+),"},
+        "columns": {"id": "header", "chromosome": "chromosome"},
+        "targets": {"bound": {"task": "binary"}},
+    }  # fmt: skip
+
+
+def test_one_file_per_class_gives_the_labels_the_single_file_has(per_class_fastas):
+    frame, paths = per_class_fastas
+    entry = per_class_entry(paths)
+    dataset = build_dataset("elavl1", entry, [str(paths["1"]), str(paths["0"])])
+    assert len(dataset) == len(frame) and dataset["id"].is_unique
+    expected = frame["header"].str.endswith("class:1").astype(float).to_numpy()
+    by_id = dict(zip(frame["header"].str.split(";").str[0], expected, strict=True))
+    assert (dataset["bound"].to_numpy() == dataset["id"].map(by_id).to_numpy()).all()
+    assert dataset["bound"].sum() == expected.sum() and dataset["chromosome"].notna().all()
+    keys = [key for key, _ in config_sources({"datasets": {"elavl1": entry}})]
+    assert keys == ["datasets.elavl1.sources.0", "datasets.elavl1.sources.1"]
+
+
+def test_one_file_per_class_checksummed_each(per_class_fastas):
+    from mrnaprobe.data import sha256sum
+
+    _, paths = per_class_fastas
+    verify_source(paths["1"], {"path": str(paths["1"]), "sha256": sha256sum(paths["1"])})
+    with pytest.raises(MrnaProbeError, match=r"class0.fa: sha256 .* does not match"):
+        verify_source(paths["0"], {"path": str(paths["0"]), "sha256": "0" * 64})
+
+
+@pytest.mark.bad_input
+def test_bad_input_an_id_in_two_class_files_names_both(per_class_fastas):
+    _, paths = per_class_fastas
+    first = paths["1"].read_text().split("\n")[:2]
+    with open(paths["0"], "a") as handle:
+        handle.write("\n".join(first) + "\n")
+    rows, first_id = paths["0"].read_text().count(">"), re.escape(first[0][1:])
+    with pytest.raises(MrnaProbeError, match=rf"class0.fa: row {rows}: id '{first_id}' is "
+                       rf"also in .*class1.fa \(row 1\)$"):  # fmt: skip
+        build_dataset("elavl1", per_class_entry(paths), [str(paths["1"]), str(paths["0"])])
+
+
+@pytest.mark.bad_input
+def test_bad_input_a_bad_sequence_or_a_set_column_the_file_has(per_class_fastas):
+    _, paths = per_class_fastas
+    with open(paths["0"], "a") as handle:
+        handle.write(">chrX,+,1,9\nACGTXACGT\n")
+    rows = paths["0"].read_text().count(">")
+    with pytest.raises(MrnaProbeError, match=rf"class0.fa: row {rows} \(id chrX,\+,1,9\): "):
+        build_dataset("elavl1", per_class_entry(paths), [str(paths["1"]), str(paths["0"])])
+    entry = per_class_entry(paths)
+    entry["sources"][0]["set"] = {"chromosome": "chr1"}
+    with pytest.raises(MrnaProbeError, match="class1.fa: column 'chromosome' is in the file and"):
+        build_dataset("elavl1", entry, [str(paths["1"]), str(paths["0"])])

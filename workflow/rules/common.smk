@@ -2,6 +2,7 @@ import re
 
 from mrnaprobe.data import (
     config_sources,
+    dataset_sources,
     element_columns,
     resolve_source,
     source_file_name,

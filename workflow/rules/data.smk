@@ -17,7 +17,7 @@ rule download:
 
 rule dataset:
     input:
-        table=lambda wc: source_path(DATASETS[wc.dataset]["source"]),
+        table=lambda wc: list(map(source_path, dataset_sources(DATASETS[wc.dataset]))),
         join=lambda wc: (
             [source_path(DATASETS[wc.dataset]["join"]["source"])]
             if "join" in DATASETS[wc.dataset]
