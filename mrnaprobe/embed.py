@@ -559,9 +559,13 @@ def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True, wor
     CUDA the next batch is queued before the previous result is copied back. On CPU,
     `workers` threads each take every workers-th batch (run `_setup` first so that torch
     itself uses one thread): small batches scale better so than on torch's threads, and a
-    batch's sums do not depend on the number of workers."""
+    batch's sums do not depend on the number of workers. Only the fused forward runs in
+    threads: a model's own code may keep state between calls (NT v2's and ESM's rotary
+    tables are cached per length), so other models run one batch at a time on `workers`
+    torch threads."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import torch
     from tqdm import tqdm
 
     selected = np.sort(np.concatenate(batches)) if batches else np.empty(0, np.int64)
@@ -571,6 +575,9 @@ def run_batches(adapter, chunks: Chunks, batches, spec: dict, progress=True, wor
     )  # fmt: skip
     cuda = str(adapter.device).startswith("cuda")
     workers = 1 if cuda else max(1, min(workers, len(batches)))
+    if workers > 1 and adapter.fused is None:
+        torch.set_num_threads(workers)
+        workers = 1
     queues = [list(batches[start::workers]) for start in range(workers)]
 
     def run(queue):

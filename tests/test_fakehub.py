@@ -269,3 +269,17 @@ def test_fakehub_model_lock_pins_the_commit_later_runs_load(fakehub, dataset, tm
     other = resolve_models({"rna-fm": {"source": "multimolecule/mrnafm"}}, CATALOG)
     with pytest.raises(MrnaProbeError, match="locked to multimolecule/rnafm@"):
         apply_lock(other, lock)
+
+
+@pytest.mark.parametrize("name", ["nt-v2-50m", "rna-fm"])
+def test_fakehub_threads_give_the_same_embeddings(fakehub, mirror, name):
+    """An embed job's threads on CPU (2 in the workflow) give the embeddings of one thread:
+    NT v2's remote code caches its rotary tables per length, which batches in parallel
+    threads raced on."""
+    from mrnaprobe.embed import embed_sequences
+
+    spec = catalog_spec(name)
+    sequences = real_sequences(mirror)
+    one = embed_sequences(sequences, spec, spec["source"], threads=1, progress=False)[0]
+    two = embed_sequences(sequences, spec, spec["source"], threads=2, progress=False)[0]
+    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6)
