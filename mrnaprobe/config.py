@@ -34,6 +34,11 @@ def check_consistency(config: dict) -> None:
         )
     for name, entry in config["datasets"].items():
         check_homologene(config, name, entry)
+        if "given" in entry.get("splits", config["splits"]) and "given_split" not in entry:
+            raise MrnaProbeError(
+                f"config key datasets.{name}.given_split: the given split needs the column "
+                "holding the dataset's own folds and its map to train/val/test"
+            )
     for key, source in config_sources(config):
         try:
             resolve_source(source, config["mirror"], config["download_cache"])

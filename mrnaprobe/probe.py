@@ -25,6 +25,12 @@ METRICS = {
 PRIMARY_METRIC = {"regression": "pearson", "binary": "auprc", "multilabel": "auprc"}
 FOLDS = ("train", "val", "test")
 SOLVERS = ("fast", "sklearn")
+#: The whole-target metrics of each task: the rows an n/a (not computable) cell holds.
+TASK_METRICS = {
+    "regression": ("mse", "pearson", "spearman"),
+    "binary": ("auroc", "auprc"),
+    "multilabel": ("auroc", "auprc", "auroc_macro", "auprc_macro"),
+}
 
 
 def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
@@ -173,10 +179,36 @@ def row_folds(split: pd.DataFrame, seed: int, dataset: pd.DataFrame, target: str
     return folds.reindex(dataset["id"]).to_numpy()
 
 
+def not_computable_reason(not_computable, split: pd.DataFrame, seed: int, target: str):
+    """Why `target`'s split of `seed` could not be made (None: it could): its own folds'
+    entry in the audit's `not_computable`, else that of the folds of all rows where the
+    target has no folds of its own."""
+    reasons = {(e["seed"], e["target"]): e["reason"] for e in not_computable or ()}
+    if (seed, target) in reasons:
+        return reasons[seed, target]
+    own = target in set(split["target"].dropna()) if "target" in split else False
+    own = own or any(t == target for _, t in reasons)
+    return None if own else reasons.get((seed, None))
+
+
+def not_computable_rows(name: str, task: str, seed: int) -> list:
+    """The n/a rows of a target whose split could not be made (value NaN, no rows)."""
+    return [(name, task, "", seed, fold, metric, np.nan, 0, 0)
+            for fold in ("val", "test") for metric in TASK_METRICS[task]]  # fmt: skip
+
+
 def probe_seed(
-    dataset: pd.DataFrame, X, split: pd.DataFrame, targets: dict, seed: int, solver="fast"
+    dataset: pd.DataFrame,
+    X,
+    split: pd.DataFrame,
+    targets: dict,
+    seed: int,
+    solver="fast",
+    not_computable=None,
 ) -> pd.DataFrame:
-    """All targets of a dataset probed on one seed's folds; long format.
+    """All targets of a dataset probed on one seed's folds; long format, with `status`
+    "" (computed) or the reason the split could not be made (`not_computable`, the audit's
+    entries: those targets get n/a rows, see not_computable_rows).
 
     X is the embedding matrix or its Embeddings; targets with the same train rows share
     one train spectrum (or Columns), built on first use (the sklearn solver needs none).
@@ -197,8 +229,12 @@ def probe_seed(
             built[key] = emb.columns(train_rows) if columns else emb.spectrum(train_rows)
         return built[key]
 
-    rows = []
+    rows, status = [], []
     for name, spec in targets.items():
+        if reason := not_computable_reason(not_computable, split, seed, name):
+            rows += not_computable_rows(name, spec["task"], seed)
+            status += [reason] * (len(rows) - len(status))
+            continue
         present, y = target_frame(dataset, name, spec)
         if dropped := len(dataset) - len(present):
             log.info("target %s: %d rows without a measurement dropped", name, dropped)
@@ -213,8 +249,9 @@ def probe_seed(
                               seed, solver, labels)  # fmt: skip
         for fold, label, metric, value, n_train, n_eval in scores:
             rows.append((name, spec["task"], label, seed, fold, metric, value, n_train, n_eval))
+        status += [""] * (len(rows) - len(status))
     columns = ["target", "task", "label", "seed", "fold", "metric", "value", "n_train", "n_eval"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns).assign(status=pd.Series(status, dtype=object))
 
 
 def shared_embeddings(X: np.ndarray, targets: dict) -> Embeddings:
@@ -224,7 +261,9 @@ def shared_embeddings(X: np.ndarray, targets: dict) -> Embeddings:
     return Embeddings(X, kernel=ridge or not columns_pay(*np.shape(X)))
 
 
-def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1, solver="fast"):
+def probe_seeds(
+    dataset, X, split, targets: dict, seeds, threads: int = 1, solver="fast", not_computable=None
+):
     """probe_seed for every seed, yielded in order as they finish, `threads` seeds at a time,
     each on one BLAS thread (so the numbers do not depend on `threads`); the seeds share
     X's Gram matrix or kernel (the fast solver's; no kernel where only logistic fits on
@@ -233,7 +272,7 @@ def probe_seeds(dataset, X, split, targets: dict, seeds, threads: int = 1, solve
         X = shared_embeddings(X, targets)
 
     def one(seed):
-        return probe_seed(dataset, X, split, targets, seed, solver)
+        return probe_seed(dataset, X, split, targets, seed, solver, not_computable)
 
     with threadpool_limits(1), ThreadPoolExecutor(max(1, threads)) as pool:
         yield from pool.map(one, seeds)

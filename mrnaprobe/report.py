@@ -73,9 +73,10 @@ def collect(paths, chunk: int = 2000) -> pd.DataFrame:
          for i in range(0, len(paths), chunk)],
         ignore_index=True,
     )  # fmt: skip
-    if "label" not in metrics:
-        metrics["label"] = ""
-    metrics["label"] = metrics["label"].fillna("")
+    for column in ("label", "status"):  # tables older than these columns
+        if column not in metrics:
+            metrics[column] = ""
+        metrics[column] = metrics[column].fillna("")
     return metrics.sort_values([*KEYS, "seed"], kind="stable").reset_index(drop=True)
 
 
@@ -89,16 +90,42 @@ def mean_ci(grouped, ddof: int) -> pd.DataFrame:
     return table.drop(columns="std").reset_index()
 
 
+#: The `given` split's note: its folds are the dataset's own, the same for every seed.
+GIVEN_NOTE = "given split: the same folds for every seed, which vary nothing for the probe"
+
+
 def summarise(metrics: pd.DataFrame, ddof: int = 1) -> pd.DataFrame:
     """Mean and 95% CI over seeds per dataset x target x label x model x split x fold x
-    metric; `ddof` (the standard deviation's) is recorded in every row."""
+    metric; `ddof` (the standard deviation's) is recorded in every row. `note`: why a cell is
+    n/a (no seed's split could be made) or stands on fewer seeds, or, for the `given` split,
+    that seeds vary nothing (no CI: the seeds' spread would be a fake one)."""
     summary = mean_ci(metrics.groupby(KEYS, sort=True)["value"], ddof)
-    return summary.rename(columns={"n": "n_seeds"}).assign(ddof=ddof)
+    summary = summary.rename(columns={"n": "n_seeds"}).assign(ddof=ddof)
+    status = metrics["status"] if "status" in metrics else pd.Series("", index=metrics.index)
+    failed = metrics.assign(status=status)[status != ""]
+    seeds = metrics.groupby(KEYS, sort=True)["seed"].nunique().rename("seeds")
+    reasons = failed.groupby(KEYS, sort=True).agg(failed=("seed", "nunique"),
+                                                  reason=("status", "first"))  # fmt: skip
+    notes = summary.join(seeds, on=KEYS).join(reasons, on=KEYS)
+    partial = notes["failed"].fillna(0).astype(int)
+    summary["note"] = np.where(
+        partial == 0,
+        "",
+        np.where(partial == notes["seeds"], "n/a: ", "n/a in " + partial.astype(str) + " of "
+                 + notes["seeds"].astype(str) + " seeds: ") + notes["reason"].fillna(""),
+    )  # fmt: skip
+    given = summary["split"] == "given"
+    summary.loc[given, "ci95"] = np.nan
+    summary.loc[given & (summary["note"] == ""), "note"] = GIVEN_NOTE
+    return summary
 
 
 def read_summary(path) -> pd.DataFrame:
-    """summary.csv as summarise wrote it (label "" for whole targets)."""
-    return pd.read_csv(path, dtype={"label": str}).fillna({"label": ""})
+    """summary.csv as summarise wrote it (label "" for whole targets, note "" where none)."""
+    summary = pd.read_csv(path, dtype={"label": str, "note": str})
+    if "note" not in summary:
+        summary["note"] = ""
+    return summary.fillna({"label": "", "note": ""})
 
 
 def headline(summary: pd.DataFrame, canonical: dict | None = None, fold="test"):
@@ -156,11 +183,27 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cell_text(mean: float, ci: float) -> str:
+    """A table cell: "mean ± CI", the mean alone where no CI applies, "n/a" for no value."""
+    if not np.isfinite(mean):
+        return "n/a"
+    return f"{mean:.3f} ± {ci:.3f}" if np.isfinite(ci) else f"{mean:.3f}"
+
+
+def notes_markdown(rows: pd.DataFrame) -> str:
+    """The notes of headline rows (n/a cells and their reasons, given splits), one line each."""
+    noted = rows[rows["note"] != ""] if "note" in rows else rows.iloc[:0]
+    lines = [f"- {task} [{split}], {model}: {note}"
+             for task, split, model, note in noted[["task_label", "split", "model", "note"]]
+             .itertuples(index=False)]  # fmt: skip
+    return "\nNotes:\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def leaderboard(rows: pd.DataFrame, shown=None) -> pd.DataFrame:
     """Tasks x models, "mean ± CI" of the headline test metric, with the split each row came
     from; `shown`: the model columns, in order (default all, by name)."""
-    cells = rows.assign(cell=[f"{m:.3f} ± {c:.3f}" for m, c in zip(rows["mean"], rows["ci95"],
-                                                                    strict=True)])  # fmt: skip
+    cells = rows.assign(cell=[cell_text(m, c) for m, c in zip(rows["mean"], rows["ci95"],
+                                                              strict=True)])  # fmt: skip
     table = cells.pivot(index=["task_label", "split"], columns="model", values="cell")
     table = table[list(shown) if shown is not None else sorted(table.columns)]
     table.columns.name = None
@@ -407,6 +450,8 @@ def heatmap(rows: pd.DataFrame, ranked: pd.DataFrame, info: pd.DataFrame, path) 
     names = [f"{t} [{s}]" for t, s in zip(columns["task_label"], columns["split"], strict=True)]
     table = rows.pivot(index="model", columns="task_label", values="mean")
     table = table.reindex(index=model_order(info, ranked), columns=columns["task_label"])
+    na = rows.assign(na=rows["mean"].isna()).pivot(index="model", columns="task_label", values="na")
+    na = na.reindex_like(table).fillna(False).astype(bool)  # n/a cells (a split not computable)
     n_rows, n_cols = table.shape
     fig, ax = plt.subplots(figsize=(2.5 + 0.22 * n_cols, 2 + 0.24 * n_rows))
     image = ax.imshow(table.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=1, aspect="auto")
@@ -415,8 +460,8 @@ def heatmap(rows: pd.DataFrame, ranked: pd.DataFrame, info: pd.DataFrame, path) 
     ax.set_yticks(range(n_rows), table.index, fontsize=small)
     if n_rows * n_cols <= 300:
         for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
-            if np.isfinite(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w")
+            text = f"{value:.2f}" if np.isfinite(value) else "n/a" if na.iloc[i, j] else ""
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w")
     fig.colorbar(image, ax=ax, label=SCORE_LABEL, shrink=0.6)
     ax.set_title("Linear-probe test score at each dataset's canonical split (mean over seeds)")
     fig.tight_layout()
@@ -648,7 +693,9 @@ def leaderboard_step(job, c: Context):
     """Rule report_leaderboard: leaderboard.csv/.md, heatmap and task panel."""
     table = leaderboard(c.rows, c.shown)
     leaderboard(c.rows, c.ranked["model"]).to_csv(job.output.leaderboard, index=False)
-    Path(job.output.leaderboard_md).write_text(leaderboard_markdown(table, len(c.ranked)))
+    Path(job.output.leaderboard_md).write_text(
+        leaderboard_markdown(table, len(c.ranked)) + notes_markdown(c.rows)
+    )
     heatmap(c.rows, c.ranked, c.info, job.output.heatmap)
     task_dots(c.rows, c.shown, c.info, job.output.task_bars)
 

@@ -303,6 +303,22 @@ def same_size_random_folds(groups: pd.Series, seed: int, fractions) -> np.ndarra
     return folds
 
 
+def given_folds(dataset: pd.DataFrame, given) -> np.ndarray:
+    """Fold per row read from the dataset's own split column: its values mapped by `map` to
+    train/val/test (values not in the map: the row is left out, counted); every seed alike."""
+    if not given or given["column"] not in dataset:
+        column = given["column"] if given else None
+        raise MrnaProbeError(f"split 'given' needs the dataset's given_split column ({column!r})")
+    values = dataset[given["column"]].astype("string")
+    folds = values.map({str(k): v for k, v in given["map"].items()}).to_numpy(dtype=object)
+    folds[pd.isna(folds)] = None
+    outside = values[pd.isna(folds)].value_counts(dropna=False)
+    if len(outside):
+        log.info("split given: %d rows left out, value not in the map: %s", int(outside.sum()),
+                 ", ".join(f"{k}={v}" for k, v in outside.items()))  # fmt: skip
+    return folds
+
+
 def seed_folds(kind: str, dataset: pd.DataFrame, clusters, options: dict):
     """A function seed -> fold per row (None = row not in this split) for one split type."""
     fractions = options["fractions"]
@@ -321,6 +337,9 @@ def seed_folds(kind: str, dataset: pd.DataFrame, clusters, options: dict):
     if kind in ("homology", "gene", "chromosome_groups"):
         groups = split_groups(kind, dataset, clusters)
         return lambda seed: group_folds(groups, seed, fractions)
+    if kind == "given":
+        folds = given_folds(dataset, options.get("given"))
+        return lambda seed: folds
     if kind in ("compositional", "compositional_random"):
         groups = compositional_groups(dataset, options.get("elements") or {})["group"]
         folds = compositional_folds if kind == "compositional" else same_size_random_folds
@@ -380,52 +399,84 @@ def target_rows(dataset: pd.DataFrame, targets: dict) -> dict:
 
 
 def make_split(
-    kind: str, dataset: pd.DataFrame, clusters, seeds, options: dict, targets=None
+    kind: str,
+    dataset: pd.DataFrame,
+    clusters,
+    seeds,
+    options: dict,
+    targets=None,
+    not_computable: list | None = None,
 ) -> pd.DataFrame:
     """Split table (id, seed, fold, target) for all seeds of one split type; rows outside
     the split left out. target <NA>: the folds of all rows; a target's name: that target's
     own folds, made on its measured rows only (see target_rows).
 
     `options`: fractions (train, val, test), kmer {k, clusters} (kmer_profile), elements
-    (compositional), gene_groups {gene_name: group} (homologene).
+    (compositional), gene_groups {gene_name: group} (homologene), given {column, map}.
+    A seed whose split cannot be made (a fold left empty) raises, or with a
+    `not_computable` list is appended to it ({seed, target, reason}) and left out.
     """
     tables = []
     for target, rows in target_rows(dataset, targets).items():
         subset = dataset.iloc[rows].reset_index(drop=True)
         folds_for = seed_folds(kind, subset, clusters, options)
-        split = []
+        groups = split_groups(kind, subset, clusters)
+        cause = composition_cause(kind, subset, options)
         for seed in seeds:
-            folds = folds_for(seed)
-            kept = pd.notna(folds)
-            split.append(
-                pd.DataFrame({"id": subset["id"][kept], "seed": seed, "fold": folds[kept]})
-            )
-        split = pd.concat(split, ignore_index=True)
-        check_folds(split, split_groups(kind, subset, clusters), target)
-        tables.append(split.assign(target=target))
-    split = pd.concat(tables, ignore_index=True)
-    return split.astype({"seed": "int64", "fold": "string", "target": "string"})
+            try:
+                folds = folds_for(seed)
+                kept = pd.notna(folds)
+                table = pd.DataFrame({"id": subset["id"][kept], "seed": seed, "fold": folds[kept]})
+                check_folds(table, groups, target, seed, cause)
+            except MrnaProbeError as err:
+                if not_computable is None:
+                    raise
+                log.warning("split %s not computable: %s", kind, err)
+                not_computable.append({"seed": int(seed), "target": target, "reason": str(err)})
+                continue
+            tables.append(table.assign(target=target))
+    columns = {"seed": "int64", "fold": "string", "target": "string"}
+    if not tables:
+        return pd.DataFrame({"id": [], **{c: pd.Series(dtype=t) for c, t in columns.items()}})
+    return pd.concat(tables, ignore_index=True).astype(columns)
 
 
-def check_folds(split: pd.DataFrame, groups=None, target=None) -> None:
+def split_status(not_computable, n_seeds: int) -> str:
+    """ok, partial (some seeds or targets not computable) or not computable (no seed of the
+    folds of all rows)."""
+    if not not_computable:
+        return "ok"
+    whole = {entry["seed"] for entry in not_computable if entry["target"] is None}
+    return "not computable" if len(whole) == n_seeds else "partial"
+
+
+def composition_cause(kind: str, dataset: pd.DataFrame, options: dict):
+    """Why a compositional split's fold can be empty: its element groups' sizes."""
+    if not kind.startswith("compositional"):
+        return None
+    sizes = compositional_groups(dataset, options.get("elements") or {})["group"].value_counts()
+    return "element groups " + ", ".join(f"{g or 'excluded'}={n}" for g, n in sizes.items())
+
+
+def check_folds(split: pd.DataFrame, groups=None, target=None, seed=None, cause=None) -> None:
     """Raise when a seed leaves a fold empty (the dataset is too small for the split, or one
     of the `groups` the split keeps whole holds most rows: their largest sizes are named)."""
     counts = (
         split.groupby(["seed", "fold"])
         .size()
         .unstack(fill_value=0)
-        .reindex(columns=list(FOLDS), fill_value=0)
+        .reindex(index=[seed] if seed is not None else None, columns=list(FOLDS), fill_value=0)
     )
     empty = counts[(counts == 0).any(axis=1)]
     if len(empty):
         seed = empty.index[0]
         fold = next(f for f in FOLDS if empty.loc[seed, f] == 0)
         where = f" (rows measured for target {target!r})" if target else ""
-        if groups is None:
+        if cause is None and groups is None:
             cause = "the dataset is too small"
-        else:
+        elif cause is None:
             sizes = pd.Series(groups).value_counts().to_numpy()
-            cause = (f"{len(split) // len(counts)} rows in {len(sizes)} groups kept whole, "
+            cause = (f"{len(split) // max(1, len(counts))} rows in {len(sizes)} groups kept whole, "
                      f"the largest {', '.join(map(str, sizes[:5]))} rows")  # fmt: skip
         raise MrnaProbeError(
             f"split seed {seed}{where}: fold {fold!r} is empty "
@@ -461,8 +512,11 @@ def audit(split: pd.DataFrame, hits: pd.DataFrame, settings: dict, command: str)
             }
         report["seeds"][str(int(seed))] = entry
     tests = report["seeds"].values()
-    report["test_violations_max"] = max(e["test"]["n_with_train_hit"] for e in tests)
-    report["test_fraction_mean"] = round(float(np.mean([e["test"]["fraction"] for e in tests])), 6)
+    report["test_violations_max"] = max(
+        (e["test"]["n_with_train_hit"] for e in tests), default=None
+    )
+    fractions = [e["test"]["fraction"] for e in tests]
+    report["test_fraction_mean"] = round(float(np.mean(fractions)), 6) if fractions else None
     return report
 
 
@@ -471,8 +525,9 @@ def compositional_summary(dataset: pd.DataFrame, elements: dict, targets: dict) 
     groups = compositional_groups(dataset, elements)["group"].replace("", "excluded")
     columns = [spec.get("column", name) for name, spec in targets.items()
                if spec["task"] == "regression"]  # fmt: skip
-    table = dataset[columns].groupby(groups).agg(["size", "mean"])
+    sizes = groups.value_counts()
+    means = dataset[columns].groupby(groups).mean() if columns else None
     return {
-        group: {"n": int(row.iloc[0]), **{f"mean_{c}": float(row[(c, "mean")]) for c in columns}}
-        for group, row in table.iterrows()
+        group: {"n": int(n), **{f"mean_{c}": float(means.loc[group, c]) for c in columns}}
+        for group, n in sizes.items()
     }

@@ -25,7 +25,9 @@ def step(smk):
         "probe_bfloat16": smk.params.solver == "fast" and native_bfloat16(),
     }
     seeds, solver = smk.params.seeds, smk.params.solver
-    tables = probe_seeds(dataset, X, split, smk.params.targets, seeds, smk.threads, solver)
+    not_computable = read_json(smk.input.audit).get("not_computable")
+    tables = probe_seeds(dataset, X, split, smk.params.targets, seeds, smk.threads, solver,
+                         not_computable)  # fmt: skip
     for table, path in zip(tables, smk.output, strict=True):
         table.assign(**provenance).to_parquet(path, index=False)
 

@@ -40,12 +40,14 @@ def data_stage_entry(dataset):
     it (carried along).
     """
     ignored = {"description", "task_family", "resolution", "splits", "compositional"}
-    ignored |= {"species", "homology_region"}
+    ignored |= {"species", "homology_region", "given_split"}
     entry = {k: v for k, v in DATASETS[dataset].items() if k not in ignored}
     columns = element_columns(DATASETS[dataset])
     region = DATASETS[dataset].get("homology_region") or {}
-    if region.get("column") and region["column"] not in columns:
-        columns.append(region["column"])
+    given = DATASETS[dataset].get("given_split") or {}
+    for column in (region.get("column"), given.get("column")):
+        if column and column not in columns:
+            columns.append(column)
     if columns:
         entry["carry_columns"] = columns
     return entry

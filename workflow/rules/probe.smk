@@ -4,6 +4,7 @@ rule probe:
         embeddings="results/embeddings/{model}/{dataset}.npy",
         sidecar="results/embeddings/{model}/{dataset}.json",
         split="results/splits/{dataset}/{split}.parquet",
+        audit="results/splits/{dataset}/{split}.audit.json",
     output:
         expand(
             "results/probes/{{dataset}}/{{model}}/{{split}}/seed{seed}.parquet",

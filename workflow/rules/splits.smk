@@ -21,7 +21,9 @@ rule split:
             "fractions": config["split_fractions"],
             "kmer": config["kmer_split"],
             "elements": DATASETS[wc.dataset].get("compositional"),
+            "given": DATASETS[wc.dataset].get("given_split"),
         },
+        strict=config["strict_splits"],
         targets=lambda wc: DATASETS[wc.dataset]["targets"],
         settings=config["homology"],
     script:
