@@ -461,7 +461,8 @@ def heatmap(rows: pd.DataFrame, ranked: pd.DataFrame, info: pd.DataFrame, path) 
     if n_rows * n_cols <= 300:
         for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
             text = f"{value:.2f}" if np.isfinite(value) else "n/a" if na.iloc[i, j] else ""
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w")
+            colour = "w" if np.isfinite(value) else "0.3"  # n/a on the blank cell
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     fig.colorbar(image, ax=ax, label=SCORE_LABEL, shrink=0.6)
     ax.set_title("Linear-probe test score at each dataset's canonical split (mean over seeds)")
     fig.tight_layout()

@@ -173,3 +173,43 @@ def test_run_with_an_impossible_split_finishes_and_marks_the_cell(mirror, tmp_pa
     assert summary.loc[summary["split"] == "random", "mean"].notna().all()
     leaderboard = (results / "tables" / "leaderboard.md").read_text()
     assert "| n/a |" in leaderboard and "fold 'test' is empty" in leaderboard
+
+
+def byod_config(tmp_path, **entry):
+    (tmp_path / "a.fa").write_text(">a\nACGT\n")
+    (tmp_path / "b.fa").write_text(">b\nACGA\n")
+    base = {"format": "fasta", "columns": {"id": "header"},
+            "targets": {"nucleus": {"task": "binary"}}}  # fmt: skip
+    return {"datasets": {"x": base | entry}, "models": {"k": {"kind": "kmer", "k": [3, 4]}}}
+
+
+def test_config_accepts_sources_and_a_given_split(tmp_path):
+    from mrnaprobe.config import check_config
+
+    sources = [{"path": str(tmp_path / "a.fa"), "set": {"nucleus": 1}},
+               {"path": str(tmp_path / "b.fa"), "set": {"nucleus": 0}}]  # fmt: skip
+    given = {"column": "fold", "map": {"train": "train", "dev": "val", "test": "test"}}
+    config = byod_config(tmp_path, sources=sources, given_split=given, splits=["given"])
+    check_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")
+    assert config["strict_splits"] is False
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"splits": ["given"], "source": {"path": "A"}},
+         "config key datasets.x.given_split: the given split needs the column"),
+        ({"sources": [{"path": "A", "set": {"nucleus": 1}}, {"path": "absent.fa"}]},
+         "config key datasets.x.sources.1: source 'absent.fa': not in the mirror"),
+        ({"source": {"path": "A"}, "sources": [{"path": "A"}]}, "config key datasets.x: "),
+        ({"source": {"path": "A"}, "given_split": {"column": "f", "map": {"a": "holdout"}}},
+         "config key datasets.x.given_split.map.a: 'holdout' is not one of"),
+    ],
+)  # fmt: skip
+def test_bad_input_sources_and_given_split_config(tmp_path, entry, message):
+    from mrnaprobe.config import check_config
+
+    entry = json.loads(json.dumps(entry).replace('"A"', json.dumps(str(tmp_path / "a.fa"))))
+    with pytest.raises(MrnaProbeError, match=message):
+        check_config(byod_config(tmp_path, **entry), ROOT / "workflow/schemas/config.schema.yaml")
