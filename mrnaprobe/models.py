@@ -433,8 +433,10 @@ class Evo1Adapter(Adapter):
 @register("evo2")
 class Evo2Adapter(Adapter):
     """Evo 2 (StripedHyena 2, causal) through the `evo2` package: byte-level tokens,
-    embeddings of the block named by `layer` (e.g. `blocks.16.pre_norm`, the middle of
-    evo2_7b). Optional: needs a GPU with the package's kernels (Hopper for FP8 on 40b)."""
+    embeddings of the block named by `layer`, or of each block of a list, concatenated in
+    its order (mRNABench: `[blocks.16.pre_norm, norm]`, the middle block and the final norm
+    of evo2_7b; the mean of a concatenation is the concatenation of the means). Optional:
+    needs a GPU with the package's kernels (Hopper for FP8 on 40b)."""
 
     def __init__(self, spec: dict, source: str, cache_dir=None, device: str = "cpu"):
         try:
@@ -443,7 +445,9 @@ class Evo2Adapter(Adapter):
             raise MrnaProbeError("kind evo2 needs the `evo2` package (pip install evo2)") from err
         self.device = device
         self.model = Evo2(source.rsplit("/", 1)[-1])
-        self.layer = spec["layer"] if isinstance(spec.get("layer"), str) else "norm"
+        layer = spec.get("layer")
+        self.layers = [layer] if isinstance(layer, str) else list(layer) if isinstance(
+            layer, list) else ["norm"]  # fmt: skip
         self.prefix, self.suffix, self.pad_id = [], [], 1
         self.exact_padding = True  # causal
         self.hidden_size = 0
@@ -454,8 +458,10 @@ class Evo2Adapter(Adapter):
         return [np.asarray(self.model.tokenizer.tokenize(s), dtype=np.int64) for s in sequences]
 
     def forward(self, ids, mask):
-        _, embeddings = self.model(ids, return_embeddings=True, layer_names=[self.layer])
-        return embeddings[self.layer]
+        import torch
+
+        _, embeddings = self.model(ids, return_embeddings=True, layer_names=self.layers)
+        return torch.cat([embeddings[name] for name in self.layers], dim=-1)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -114,3 +114,30 @@ def test_paper_entries_embed_as_mrnabench(fakehub, family, hub_id):
             f"{relative.max():.2e} from mRNABench's embedding of sequence {worst} "
             f"({len(sequences()[worst])} nt)"
         )
+
+
+def test_evo2_concatenates_its_layers_in_order(monkeypatch):
+    """mRNABench's Evo 2: the mean of the middle block and the mean of the final norm,
+    concatenated (a stand-in `evo2` package returns per-layer embeddings)."""
+    import sys
+    import types
+
+    import torch
+
+    from mrnaprobe.models import Evo2Adapter
+
+    class Evo2:
+        def __init__(self, name):
+            self.model = torch.nn.Linear(1, 1)
+            self.tokenizer = types.SimpleNamespace(tokenize=lambda s: [ord(c) for c in s])
+
+        def __call__(self, ids, return_embeddings, layer_names):
+            fill = {"blocks.1.pre_norm": 1.0, "norm": 2.0}
+            out = {n: torch.full((*ids.shape, 3), fill[n]) * ids[..., None] for n in layer_names}
+            return None, out
+
+    monkeypatch.setitem(sys.modules, "evo2", types.SimpleNamespace(Evo2=Evo2))
+    spec = {"layer": ["blocks.1.pre_norm", "norm"], "revision": "main"}
+    hidden = Evo2Adapter(spec, "arcinstitute/evo2_7b").forward(torch.tensor([[1, 2]]), None)
+    assert hidden.shape == (1, 2, 6)
+    assert hidden[0, 1].tolist() == [2.0, 2.0, 2.0, 4.0, 4.0, 4.0]
