@@ -9,7 +9,7 @@ sequence is leaky when some train sequence meets the config's identity and cover
 audit misses it when the homology search found no such train hit. Prints one JSON line per
 dataset: sample size, leaky by alignment, flagged by the audit, misses, miss rate.
 Usage: python benchmarks/audit_verify.py [--config config/config.yaml] [--split random]
-       [--seed 2541] [--sample 200] [--exact-below N] DATASET...
+       [--seed 2541] [--sample 200] [--exact-below N] [--kmer K] [--sensitivity S] DATASET...
 """
 
 import argparse
@@ -25,15 +25,28 @@ from mrnaprobe.homology import COMPLEMENT, cluster_dataset, region_sequences
 from mrnaprobe.splits import make_split
 
 MATRIX = parasail.matrix_create("ACGTN", 2, -3)
+MATRIX.set_value(4, 4, -3)  # N matches nothing, as in MMseqs2's identity
+
+
+def matches_and_columns(query: str, target: str, cigar) -> tuple[int, int]:
+    """Identical A/C/G/T pairs and aligned columns of a parasail traceback."""
+    i, j, matches, columns = cigar.beg_query, cigar.beg_ref, 0, 0
+    for code in cigar.seq:
+        length, op = parasail.Cigar.decode_len(code), parasail.Cigar.decode_op(code).decode()
+        columns += length
+        if op in "=XM":
+            pairs = zip(query[i : i + length], target[j : j + length], strict=True)
+            matches += sum(a == b != "N" for a, b in pairs)
+        i += length if op in "=XMI" else 0
+        j += length if op in "=XMD" else 0
+    return matches, columns
 
 
 def meets(query: str, target: str, min_id: float, coverage: float) -> bool:
     """Whether a local alignment of query and target meets the identity and coverage."""
     result = parasail.sw_trace_striped_16(query, target, 5, 2, MATRIX)
     cigar = result.cigar
-    ops = [(parasail.Cigar.decode_len(c), parasail.Cigar.decode_op(c).decode()) for c in cigar.seq]
-    columns = sum(n for n, _ in ops)
-    matches = sum(n for n, op in ops if op == "=")
+    matches, columns = matches_and_columns(query, target, cigar)
     q_span = result.end_query - cigar.beg_query + 1
     t_span = result.end_ref - cigar.beg_ref + 1
     return (
@@ -63,8 +76,9 @@ def verify(name: str, entry: dict, config: dict, args) -> dict:
         entry = entry | {"carry_columns": [region["column"]]}
     paths = dataset_source_paths(entry, config["mirror"], config["download_cache"])
     dataset = build_dataset(name, entry, paths)
-    settings = config["homology"] | ({"exact_below": args.exact_below}
-                                     if args.exact_below is not None else {})  # fmt: skip
+    overrides = {"exact_below": args.exact_below, "kmer": args.kmer,
+                 "sensitivity": args.sensitivity}  # fmt: skip
+    settings = config["homology"] | {k: v for k, v in overrides.items() if v is not None}
     _, hits, _ = cluster_dataset(dataset, settings, threads=1, region=region, name=name)
     fractions = config.get("split_fractions", [0.7, 0.15, 0.15])
     split = make_split(args.split, dataset, None, [args.seed], {"fractions": fractions})
@@ -92,6 +106,8 @@ def verify(name: str, entry: dict, config: dict, args) -> dict:
         "miss_rate": round(misses / n_leaky, 4) if n_leaky else None,
         "flagged_not_aligned": sum(i in flagged and not truth[i] for i in sample),
         "exact_below": settings.get("exact_below"),
+        "kmer": settings["kmer"],
+        "sensitivity": settings["sensitivity"],
         "seconds": round(time.time() - began, 1),
     }
 
@@ -104,6 +120,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2541)
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--exact-below", type=int, default=None)
+    parser.add_argument("--kmer", type=int, default=None, help="MMseqs2 -k (default: config)")
+    parser.add_argument("--sensitivity", type=float, default=None, help="MMseqs2 -s")
     args = parser.parse_args()
     with open(args.config) as handle:
         config = yaml.safe_load(handle)
