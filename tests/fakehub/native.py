@@ -66,15 +66,15 @@ def nucleotide_transformer_v1(folder: Path, hub_id: str) -> None:
 
 
 def multimolecule_snapshot(folder: Path, name: str, nmers: int = 1, codon: bool = False,
-                           **settings) -> None:  # fmt: skip
-    """A multimolecule checkpoint as its converter writes it: `<Name>ForPreTraining` with the
+                           task: str = "PreTraining", **settings) -> None:  # fmt: skip
+    """A multimolecule checkpoint as its converter writes it: `<Name>For<task>` with the
     given config settings (SHRINK sizes unless overridden), RnaTokenizer with the standard
     tokenizer config (k-mer or codon vocabulary where asked)."""
     import multimolecule
     from multimolecule.tokenisers.rna.utils import get_alphabet, get_tokenizer_config
 
     config_class = getattr(multimolecule, f"{name}Config")
-    model_class = getattr(multimolecule, f"{name}ForPreTraining")
+    model_class = getattr(multimolecule, f"{name}For{task}")
     vocab = get_alphabet(nmers=3 if codon else nmers).vocabulary
     config = config_class(**{**SHRINK, "vocab_size": len(vocab), **settings})
     tokenizer_config = dict(get_tokenizer_config())
@@ -129,9 +129,27 @@ def splicebert(folder: Path, hub_id: str) -> None:
     multimolecule_snapshot(folder, "SpliceBert", max_position_embeddings=positions)
 
 
-@family("ernie-rna", "multimolecule/ernierna")
+@family("ernie-rna", "multimolecule/ernierna", "multimolecule/ernierna-ss")
 def ernie_rna(folder: Path, hub_id: str) -> None:
-    multimolecule_snapshot(folder, "ErnieRna")
+    """ERNIE-RNA; the -ss copy is the secondary-structure fine-tuned model (its converter:
+    ErnieRnaForSecondaryStructurePrediction, attention biases in the output)."""
+    if hub_id.endswith("-ss"):
+        multimolecule_snapshot(folder, "ErnieRna", task="SecondaryStructurePrediction",
+                               output_attention_biases=True)  # fmt: skip
+    else:
+        multimolecule_snapshot(folder, "ErnieRna")
+
+
+@family("rnabert", "multimolecule/rnabert")
+def rnabert(folder: Path, hub_id: str) -> None:
+    """RNABERT: 440 absolute positions, narrow feed-forward."""
+    multimolecule_snapshot(folder, "RnaBert", max_position_embeddings=440)
+
+
+@family("rnaernie", "multimolecule/rnaernie")
+def rnaernie(folder: Path, hub_id: str) -> None:
+    """RNAErnie (ERNIE-base layout): 513 absolute positions."""
+    multimolecule_snapshot(folder, "RnaErnie", max_position_embeddings=513)
 
 
 @family("rna-msm", "multimolecule/rnamsm")
