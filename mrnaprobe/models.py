@@ -466,8 +466,9 @@ class Evo2Adapter(Adapter):
 
 # --------------------------------------------------------------------------- helpers
 
-#: Modules of a base model that never feed its hidden states: missing weights there are fine.
-UNUSED_MODULES = ("pooler.",)
+#: Modules that never feed the hidden states the engine pools (a base model's pooler, a
+#: masked-LM head): missing weights there are fine.
+UNUSED_MODULES = ("pooler.", "lm_head.")
 
 
 def load_strict(auto, source: str, kwargs: dict):
