@@ -12,6 +12,7 @@ GPU check use `python -m tests.fakehub CACHE_DIR [FAMILY ...]`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
@@ -78,9 +79,15 @@ def content_sha(folder: Path) -> str:
 
 
 def build_snapshot(builder, hub_id: str, folder: Path) -> None:
-    """Run one builder with torch seeded from the hub id (same weights on every build)."""
+    """Run one builder with torch seeded from the hub id (same weights on every build, in
+    whatever order and company the families are built)."""
     import torch
     from transformers.utils import logging as hf_logging
+
+    # multimolecule's first import draws from torch's global generator: imported inside the
+    # seeded block, it gave the first multimolecule family of a process other weights
+    with contextlib.suppress(ImportError):
+        import multimolecule  # noqa: F401
 
     hf_logging.disable_progress_bar()
     folder.mkdir(parents=True)
