@@ -6,11 +6,10 @@ and the base-model versions it pins), on the offline hub of tiny real-architectu
 that the project's own environment writes (mrna-bench is AGPL: this script only runs it
 and stores what it returns; no code of it is copied):
 
-    .venv/bin/python -m tests.fakehub /tmp/fakehub/hub      # all families, as the fixture
+    .venv/bin/python -m tests.fakehub /tmp/fakehub/hub
     DIR/bin/python scripts/mrnabench/record_models.py --hub /tmp/fakehub/hub [FAMILY ...]
 
-(Build the whole hub, as the pytest fixture does: a family built on its own can get other
-weights than in the whole build, e.g. mRNA-FM after RNA-FM; the test compares shas.)
+(Each recording stores the snapshot sha it ran on; the test stops when the hub's differs.)
 
 The sequences (sequences.tsv next to the recordings) are a fixed, deterministic selection
 of real sequences from ../shared/data: short 5'UTRs (< 50 nt and 50 nt), 101-nt CLIP
