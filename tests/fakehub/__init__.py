@@ -128,7 +128,4 @@ def build_hub(cache: Path, families=None) -> dict[str, str]:
     return shas
 
 
-from tests.fakehub import native  # noqa: E402,F401  (registers its families)
-
-if (Path(__file__).parent / "remote.py").exists():  # until the remote-code families land
-    from tests.fakehub import remote  # noqa: E402,F401
+from tests.fakehub import native, remote  # noqa: E402,F401  (register their families)
