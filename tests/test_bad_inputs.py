@@ -156,8 +156,9 @@ def broken_catalog(mirror: Path) -> tuple[dict, dict]:
 
 def write_config(path: Path, datasets: dict) -> Path:
     models = {"kmer-naive": {"kind": "kmer", "k": [2, 3]}}
+    # strict_splits: the onecluster split stops its job (tests/test_byod.py: the n/a cell)
     config = {"seeds": [1], "splits": ["random"], "homology": {"threads": 1},
-              "datasets": datasets, "models": models}  # fmt: skip
+              "strict_splits": True, "datasets": datasets, "models": models}  # fmt: skip
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
