@@ -89,9 +89,8 @@ def dataset(tmp_path_factory, mirror):
     cds, splice = zip(*map(tracks, sequences), strict=True)
     frame = pd.DataFrame({"id": [f"s{i}" for i in range(20)], "sequence": sequences,
                           "cds": list(cds), "splice": list(splice)})  # fmt: skip
-    # no CDS annotated: the track readers (mRNA-FM, the -utronly versions) take mRNABench's
-    # fallbacks (the whole sequence, in whole codons for mRNA-FM)
-    frame["cds"] = frame["splice"] = [np.zeros(len(s), np.int8) for s in sequences]
+    # the track readers (mRNA-FM's CDS, the -utronly UTRs) cut 13 mRNAs at their ORF and
+    # take mRNABench's fallbacks on the 7 sequences without one
     frame.to_parquet(folder / "mixed.parquet")
     digest = hashlib.sha256((folder / "mixed.parquet").read_bytes()).hexdigest()
     (folder / "mixed.json").write_text(json.dumps({"sha256": digest}))
