@@ -246,14 +246,23 @@ def representatives(ranked: pd.DataFrame, info: pd.DataFrame, top: int) -> list:
 
 
 def leakage_table(audits) -> pd.DataFrame:
-    """One row per dataset x split x seed x held-out fold from the splits' audit reports."""
+    """One row per dataset x split x seed x held-out fold from the splits' audit reports;
+    a seed whose split could not be made has its test row with the reason as `status`."""
     rows = [
         {"dataset": a["dataset"], "split": a["split"], "seed": int(seed), "fold": fold,
          **counts, "min_seq_id": a["min_seq_id"], "coverage": a["coverage"],
-         "command": a["command"]}
+         "command": a["command"], "status": ""}
         for a in audits
         for seed, folds in a["seeds"].items()
         for fold, counts in folds.items()
+    ]  # fmt: skip
+    rows += [
+        {"dataset": a["dataset"], "split": a["split"], "seed": entry["seed"], "fold": "test",
+         "min_seq_id": a["min_seq_id"], "coverage": a["coverage"], "command": a["command"],
+         "status": f"n/a: {entry['reason']}"}
+        for a in audits
+        for entry in a.get("not_computable") or ()
+        if entry["target"] is None
     ]  # fmt: skip
     return pd.DataFrame(rows).sort_values(["dataset", "split", "fold", "seed"], kind="stable")
 

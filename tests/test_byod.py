@@ -171,6 +171,10 @@ def test_run_with_an_impossible_split_finishes_and_marks_the_cell(mirror, tmp_pa
     assert given["mean"].notna().all() and given["ci95"].isna().all()
     assert (given["note"] == GIVEN_NOTE).all()
     assert summary.loc[summary["split"] == "random", "mean"].notna().all()
+    leakage = pd.read_csv(results / "tables" / "leakage.csv").fillna({"status": ""})
+    composite = leakage[leakage["split"] == "compositional"]
+    assert len(composite) == 2 and composite["status"].str.startswith("n/a: split seed").all()
+    assert (leakage.loc[leakage["split"] != "compositional", "status"] == "").all()
     leaderboard = (results / "tables" / "leaderboard.md").read_text()
     assert "| n/a |" in leaderboard and "fold 'test' is empty" in leaderboard
 
