@@ -109,18 +109,19 @@ class Named(list):
         return self._items.items()
 
 
-def run_embed_rule(dataset, out, model: str, spec: dict, model_cache=None):
-    """scripts/embed.py as rule `embed` runs it (its `snakemake` object), in this process;
-    the root logger's handlers are restored afterwards."""
+def run_embed_rule(dataset, out, model: str, spec: dict, model_cache=None, name="mixed"):
+    """scripts/embed.py as rule `embed` runs it (its `snakemake` object) on dataset `name`
+    (dataset/name.parquet + .json) into out/name.npy + .json, in this process; the root
+    logger's handlers are restored afterwards."""
     out.mkdir(parents=True, exist_ok=True)
     smk = Named()
     smk.rule = "embed"
-    smk.input = Named(dataset=str(dataset / "mixed.parquet"), info=str(dataset / "mixed.json"))
-    smk.output = Named(embeddings=str(out / "mixed.npy"), sidecar=str(out / "mixed.json"))
-    smk.log = [str(out / "mixed.log")]
+    smk.input = Named(dataset=str(dataset / f"{name}.parquet"), info=str(dataset / f"{name}.json"))
+    smk.output = Named(embeddings=str(out / f"{name}.npy"), sidecar=str(out / f"{name}.json"))
+    smk.log = [str(out / f"{name}.log")]
     smk.threads = 1
     smk.params = Named(spec=spec, model_cache=model_cache)
-    smk.wildcards = Named(model=model, dataset="mixed")
+    smk.wildcards = Named(model=model, dataset=name)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:

@@ -10,8 +10,6 @@ writes all-zero splice tracks for its designed-mRNA MPRA data (`mrl_sample.py`).
 
 import hashlib
 import json
-import logging
-import runpy
 import shutil
 import subprocess
 
@@ -224,27 +222,11 @@ def offline(monkeypatch, tmp_path):
 
 
 def embed_rule(dataset, out, model: str, spec: dict, cache=None):
-    """scripts/embed.py as rule `embed` runs it, in this process (see tests/test_fakehub)."""
-    from tests.test_fakehub import Named
+    """scripts/embed.py as rule `embed` runs it on the Leppek dataset, in this process."""
+    from tests.test_fakehub import run_embed_rule
 
-    smk = Named(rule="embed")
-    smk.rule = "embed"
-    smk.input = Named(dataset=str(dataset / "leppek.parquet"), info=str(dataset / "leppek.json"))
-    out.mkdir(parents=True, exist_ok=True)
-    smk.output = Named(embeddings=str(out / "e.npy"), sidecar=str(out / "e.json"))
-    smk.log, smk.threads = [str(out / "e.log")], 1
-    smk.params = Named(spec=spec, model_cache=str(cache) if cache else None)
-    smk.wildcards = Named(model=model, dataset="leppek")
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        runpy.run_path(str(ROOT / "scripts" / "embed.py"), init_globals={"snakemake": smk})
-    finally:
-        for handler in root.handlers:
-            if handler not in handlers:
-                handler.close()
-        root.handlers[:], root.level = handlers, level
-    return np.load(out / "e.npy"), json.loads((out / "e.json").read_text())
+    run_embed_rule(dataset, out, model, spec, str(cache) if cache else None, name="leppek")
+    return np.load(out / "leppek.npy"), json.loads((out / "leppek.json").read_text())
 
 
 def spec_of(name: str, **changes) -> dict:
