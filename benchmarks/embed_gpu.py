@@ -8,8 +8,6 @@ engine (`plan_embedding` + `run_batches`) in each variant asked for, one process
 - `fused`: mrnaprobe's fused ESM forward (`mrnaprobe.fused`, the default), bf16 weights;
 - `fused-compiled`: the same with its rotary and add+LayerNorm steps compiled (torch.compile,
   dynamic shapes; compile time falls in the untimed warm-up), a candidate default;
-- `fused-compiled-qkv3`: as `fused-compiled` with a 3 x hidden QKV GEMM and rotate_half
-  computed inside the compiled rotary step (`FusedEsm.rotate_half_in_gemm = False`);
 - `bf16`: transformers' own forward, parameters cast once to bf16 (`fused: false`,
   `cast_weights: true`);
 - `autocast`: transformers' own forward, fp32 weights under bf16 autocast.
@@ -52,7 +50,6 @@ SIZES = {  # hidden, layers, heads (feed-forward 4 x hidden)
 VARIANTS = {
     "fused": {},
     "fused-compiled": {},  # and compiled_steps()
-    "fused-compiled-qkv3": {},  # and compiled_steps(): 3 x hidden QKV GEMM, inline rotate_half
     "bf16": {"fused": False, "cast_weights": True},
     "autocast": {"fused": False},
 }
@@ -136,18 +133,15 @@ def compiled_steps(variant: str):
     `add_norm`) through torch.compile with dynamic shapes, one generated kernel each."""
     from mrnaprobe import fused
 
-    saved = fused.rotate, fused.rotate_inline, fused.add_norm
-    if variant.startswith("fused-compiled"):
+    saved = fused.rotate, fused.add_norm
+    if variant == "fused-compiled":
         import torch
 
-        compiled = (torch.compile(step, dynamic=True) for step in saved)
-        fused.rotate, fused.rotate_inline, fused.add_norm = compiled
-    fused.FusedEsm.rotate_half_in_gemm = variant != "fused-compiled-qkv3"
+        fused.rotate, fused.add_norm = (torch.compile(step, dynamic=True) for step in saved)
     try:
         yield
     finally:
-        fused.rotate, fused.rotate_inline, fused.add_norm = saved
-        fused.FusedEsm.rotate_half_in_gemm = True
+        fused.rotate, fused.add_norm = saved
 
 
 def cosine_min(a: np.ndarray, b: np.ndarray) -> float:

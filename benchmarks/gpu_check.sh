@@ -23,7 +23,7 @@ python3 -c "import torch, transformers; print('torch', torch.__version__,
 steps=${*:-embed fakehub}
 if [[ " $steps " == *" embed "* ]]; then
     timeout 400 python3 benchmarks/embed_gpu.py --n 4000 --budgets 262144,524288 --loop-n 100 \
-        --size 100m-h768 --variants fused,fused-compiled,fused-compiled-qkv3 2>&1 \
+        --size 100m-h768 --variants fused,fused-compiled 2>&1 \
         | tee "$OUT/embed_gpu.jsonl"
 fi
 if [[ " $steps " == *" profile "* ]]; then  # top CUDA kernels, eager and compiled steps

@@ -32,15 +32,7 @@ def supports(model) -> bool:
 
 class FusedEsm:
     """`EsmModel(ids, attention_mask=mask).last_hidden_state`, fused (see the module doc),
-    with the model's weights copied to `device` in `dtype`.
-
-    `rotate_half_in_gemm` (class default True): rotate_half(q), rotate_half(k) come out of the
-    QKV GEMM (5 x hidden outputs). False: a 3 x hidden GEMM, rotate_half computed inside the
-    rotary step (`rotate_inline`), 40% fewer QKV FLOPs at the cost of a `cat`, which is free
-    only where that step is compiled into one kernel (benchmarks/embed_gpu.py
-    `fused-compiled-qkv3`)."""
-
-    rotate_half_in_gemm = True
+    with the model's weights copied to `device` in `dtype`."""
 
     def __init__(self, model, device: str, dtype: torch.dtype):
         config = model.config
@@ -80,7 +72,7 @@ class FusedEsm:
         parts = [(attention.query.weight * scale, attention.query.bias * scale),
                  (attention.key.weight, attention.key.bias),
                  (attention.value.weight, attention.value.bias)]  # fmt: skip
-        if self.rotary and self.rotate_half_in_gemm:  # rotate_half(q, k) from the same GEMM
+        if self.rotary:  # rotate_half(q), rotate_half(k) come out of the same GEMM
             parts += [tuple(map(self._rotate_half, pair)) for pair in parts[:2]]
         return {
             "norm1": self._pair(layer.attention.LayerNorm),
@@ -136,10 +128,8 @@ class FusedEsm:
         batch, width, _ = x.shape
         qkv = F.linear(h, *layer["qkv"]).view(batch, width, -1, self.heads, self.head_dim)
         qk, v = qkv[:, :, :2], qkv[:, :, 2]
-        if angles is not None and self.rotate_half_in_gemm:
+        if angles is not None:
             qk = rotate(qk, qkv[:, :, 3:], *angles)
-        elif angles is not None:
-            qk = rotate_inline(qk, *angles)
         q, k = qk.unbind(2)
         attended = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=keys, scale=1.0
@@ -153,12 +143,6 @@ class FusedEsm:
 def rotate(qk: torch.Tensor, rotated: torch.Tensor, cos, sin) -> torch.Tensor:
     """Rotary positions: qk cos + rotate_half(qk) sin, with rotate_half(qk) from the GEMM."""
     return torch.addcmul(qk * cos, rotated, sin)
-
-
-def rotate_inline(qk: torch.Tensor, cos, sin) -> torch.Tensor:
-    """Rotary positions with rotate_half computed here: qk cos + rotate_half(qk) sin."""
-    first, second = qk.chunk(2, dim=-1)
-    return torch.addcmul(qk * cos, torch.cat((-second, first), dim=-1), sin)
 
 
 def add_norm(x: torch.Tensor, y: torch.Tensor, weight, bias, eps: float) -> tuple:

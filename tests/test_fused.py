@@ -38,11 +38,9 @@ def padded_batch(seed=0):
         {"position_embedding_type": "rotary", "emb_layer_norm_before": True},
     ],
 )
-@pytest.mark.parametrize("rotate_half_in_gemm", [True, False])
-def test_fused_forward_equals_the_models_own(tmp_path, monkeypatch, config, rotate_half_in_gemm):
+def test_fused_forward_equals_the_models_own(tmp_path, config):
     from mrnaprobe.fused import FusedEsm, supports
 
-    monkeypatch.setattr(FusedEsm, "rotate_half_in_gemm", rotate_half_in_gemm)
     model = saved_esm(tmp_path, **config)
     assert supports(model)
     fused = FusedEsm(model, "cpu", torch.float32)
